@@ -1,0 +1,9 @@
+//! sgsim: a simulator of Alibaba Cloud ECS security groups and a fast packet-decision engine.
+//!
+//! The crate parses the world (groups, rules, instances, prefix lists) from files or API
+//! calls, validates it as the cloud does, and decides packets with an explanation.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod engine;
+pub mod model;

@@ -1,0 +1,5 @@
+//! The `sgsim` command line.
+
+fn main() {
+    println!("sgsim");
+}
