@@ -62,7 +62,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 /// Most entries one bucket may hold before an entry must look for (or open) another table.
-const BUCKET_CAP: usize = 8;
+const BUCKET_CAP: usize = 32;
 
 /// Why a rule set cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,9 +341,38 @@ fn relax(len: u8, width: u8) -> u8 {
     if len == width {
         len
     } else {
-        let step = if width == 32 { 4 } else { 16 };
+        let step = if width == 32 { 8 } else { 16 };
         len - len % step
     }
+}
+
+/// The tuple of a table opened for an entry that fits nowhere: the first of these not yet
+/// taken — the entry's prefix lengths relaxed, then exact, then either with the exact
+/// protocol and destination port in the key (when the entry has them) — else a second table
+/// of the last.
+fn new_tuple<A: Bits>(e: &Entry<A>, taken: impl Fn(&Tuple) -> bool) -> Tuple {
+    let relaxed = Tuple {
+        peer_len: relax(e.peer_len, A::WIDTH),
+        local_len: relax(e.local_len, A::WIDTH),
+        proto_exact: false,
+        dport_exact: false,
+    };
+    let exact = Tuple {
+        peer_len: e.peer_len,
+        local_len: e.local_len,
+        ..relaxed
+    };
+    let keyed = |t: Tuple| Tuple {
+        proto_exact: e.proto_exact(),
+        dport_exact: e.dport_exact(),
+        ..t
+    };
+    let candidates = [relaxed, exact, keyed(relaxed), keyed(exact)];
+    candidates
+        .iter()
+        .copied()
+        .find(|t| !taken(t))
+        .unwrap_or(keyed(exact))
 }
 
 impl<A: Bits> Classifier<A> {
@@ -371,22 +400,7 @@ impl<A: Bits> Classifier<A> {
                 }
             }
             if !placed {
-                let tuple = Tuple {
-                    peer_len: relax(e.peer_len, A::WIDTH),
-                    local_len: relax(e.local_len, A::WIDTH),
-                    proto_exact: e.proto_exact(),
-                    dport_exact: e.dport_exact(),
-                };
-                // A relaxed tuple that already exists is full for this key: use the exact one.
-                let tuple = if builds.iter().any(|b| b.tuple == tuple) {
-                    Tuple {
-                        peer_len: e.peer_len,
-                        local_len: e.local_len,
-                        ..tuple
-                    }
-                } else {
-                    tuple
-                };
+                let tuple = new_tuple(e, |t| builds.iter().any(|b| b.tuple == *t));
                 let mut tb = TableBuild {
                     tuple,
                     min_order: e.order,
@@ -738,6 +752,37 @@ impl Matcher {
                 self.v6
                     .scan_mixed(u128::from(p), local, proto, sport, dport, fam == Family::V6)
             }
+        }
+    }
+
+    /// How many hash tables a lookup of this packet (ingress orientation) probes: those
+    /// whose best order is below the best match's. A measure of the early termination.
+    pub fn tables_probed(&self, pkt: &Packet) -> usize {
+        let best = |o: Option<(u32, u32)>| o.map_or(u32::MAX, |b| b.0);
+        match (pkt.src, pkt.dst) {
+            (IpAddr::V4(p), IpAddr::V4(l)) => {
+                let q = Query {
+                    peer: u32::from(p),
+                    local: u32::from(l),
+                    proto: pkt.protocol,
+                    sport: pkt.src_port,
+                    dport: pkt.dst_port,
+                };
+                let b = best(self.v4.lookup(&q));
+                self.v4.tables.iter().filter(|t| t.min_order < b).count()
+            }
+            (IpAddr::V6(p), IpAddr::V6(l)) => {
+                let q = Query {
+                    peer: u128::from(p),
+                    local: u128::from(l),
+                    proto: pkt.protocol,
+                    sport: pkt.src_port,
+                    dport: pkt.dst_port,
+                };
+                let b = best(self.v6.lookup(&q));
+                self.v6.tables.iter().filter(|t| t.min_order < b).count()
+            }
+            _ => 0,
         }
     }
 
