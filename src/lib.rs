@@ -7,4 +7,5 @@
 
 pub mod classbench;
 pub mod engine;
+pub mod generate;
 pub mod model;
