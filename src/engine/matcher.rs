@@ -582,7 +582,34 @@ impl<A: Bits> Classifier<A> {
 pub struct Matcher {
     v4: Classifier<u32>,
     v6: Classifier<u128>,
+    /// Peer networks whose rule's local CIDR is of the other family: they match only
+    /// mixed-family queries, answered by a linear pass.
+    cross: Vec<CrossEntry>,
     rules: usize,
+}
+
+/// A peer network of a rule whose local CIDR, or whose confined family, is the other family.
+#[derive(Debug, Clone)]
+struct CrossEntry {
+    order: u32,
+    rule: u32,
+    peer: IpNet,
+    local: Option<IpNet>,
+    protocol: Option<u8>,
+    family: Option<Family>,
+    dst_ports: crate::model::PortRange,
+    src_ports: crate::model::PortRange,
+}
+
+impl CrossEntry {
+    fn matches(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> bool {
+        self.protocol.is_none_or(|p| p == pkt.protocol)
+            && self.family.is_none_or(|f| f == pkt.family())
+            && self.dst_ports.contains(pkt.dst_port)
+            && self.src_ports.contains(pkt.src_port)
+            && self.peer.contains(&peer)
+            && self.local.is_none_or(|l| l.contains(&local))
+    }
 }
 
 fn lower_entry<A: Bits>(
@@ -638,10 +665,29 @@ impl Matcher {
         }
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
+        let mut cross = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             let o = order.get(i).copied().unwrap_or(u32::MAX);
             let i = i as u32;
             for net in &r.peer {
+                let fam = Family::of_net(net);
+                if r.local.is_some_and(|l| Family::of_net(&l) != fam)
+                    || r.family.is_some_and(|f| f != fam)
+                {
+                    {
+                        cross.push(CrossEntry {
+                            order: o,
+                            rule: i,
+                            peer: *net,
+                            local: r.local,
+                            protocol: r.protocol,
+                            family: r.family,
+                            dst_ports: r.dst_ports,
+                            src_ports: r.src_ports,
+                        });
+                        continue;
+                    }
+                }
                 match (net, r.local) {
                     (IpNet::V4(p), local) => {
                         if r.family == Some(Family::V6) {
@@ -690,6 +736,7 @@ impl Matcher {
         Ok(Matcher {
             v4: Classifier::build(v4),
             v6: Classifier::build(v6),
+            cross,
             rules: rules.len(),
         })
     }
@@ -735,7 +782,13 @@ impl Matcher {
     fn lookup_mixed(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> Option<(u32, u32)> {
         let fam = pkt.family();
         let (proto, sport, dport) = (pkt.protocol, pkt.src_port, pkt.dst_port);
-        match peer {
+        let cross = self
+            .cross
+            .iter()
+            .filter(|c| c.matches(pkt, peer, local))
+            .map(|c| (c.order, c.rule))
+            .min();
+        let indexed = match peer {
             IpAddr::V4(p) => {
                 let local = match local {
                     IpAddr::V4(l) => Some(u32::from(l)),
@@ -752,6 +805,10 @@ impl Matcher {
                 self.v6
                     .scan_mixed(u128::from(p), local, proto, sport, dport, fam == Family::V6)
             }
+        };
+        match (indexed, cross) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -803,7 +860,9 @@ impl Matcher {
 
     /// Heap bytes the matcher owns (capacities of its arrays), computed from its layout.
     pub fn heap_bytes(&self) -> usize {
-        self.v4.heap_bytes() + self.v6.heap_bytes()
+        self.v4.heap_bytes()
+            + self.v6.heap_bytes()
+            + self.cross.capacity() * std::mem::size_of::<CrossEntry>()
     }
 
     /// Decides many packets (ingress orientation) on all of rayon's threads; the answers are
