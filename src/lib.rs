@@ -8,3 +8,5 @@
 pub mod api;
 pub mod engine;
 pub mod model;
+pub mod packet;
+pub mod world_file;
