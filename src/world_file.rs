@@ -51,7 +51,7 @@ pub struct WorldError {
     /// What is wrong.
     pub message: String,
     /// The API error a rule failed with, when a rule check failed.
-    pub api_error: Option<ApiError>,
+    pub api_error: Option<Box<ApiError>>,
 }
 
 impl fmt::Display for WorldError {
@@ -697,7 +697,7 @@ pub(crate) fn build_world<S>(
             position: None,
             context: Some(format!("group `{id}`")),
             message: format!("{} ({})", e.message, e.code),
-            api_error: Some(e),
+            api_error: Some(Box::new(e)),
         })?;
     }
     Ok(world)
@@ -735,7 +735,7 @@ fn rule_error(
         position: None,
         context: Some(context),
         message: format!("{} ({})", e.message, e.code),
-        api_error: Some(e),
+        api_error: Some(Box::new(e)),
     }
 }
 
