@@ -223,11 +223,8 @@ pub fn split_batch_line(line: &str) -> BatchLine<'_> {
     let mut rest = line.trim_end();
     let mut to = None;
     let mut direction = None;
-    loop {
-        let (head, last) = match rest.rsplit_once(char::is_whitespace) {
-            Some((h, l)) => (h.trim_end(), l),
-            None => break,
-        };
+    while let Some((head, last)) = rest.rsplit_once(char::is_whitespace) {
+        let head = head.trim_end();
         if let Some(id) = last.strip_prefix("to=") {
             to.get_or_insert(id);
         } else if let Some(d) = Direction::parse(last) {
@@ -309,7 +306,7 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
             return 0; // stdout closed (a pipe into `head`): stop quietly
         }
         decided += 1;
-        if show_progress && decided % 100_000 == 0 {
+        if show_progress && decided.is_multiple_of(100_000) {
             eprint!("\r{decided} packets decided");
         }
     }
