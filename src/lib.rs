@@ -5,7 +5,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod classbench;
 pub mod engine;
 pub mod generate;
 pub mod model;
+pub mod packet;
+pub mod scenario;
+pub mod world_file;

@@ -2,4 +2,5 @@
 //! defines the semantics) and the compiled matcher.
 
 pub mod matcher;
+pub mod reference;
 pub mod rule;
