@@ -91,6 +91,8 @@ impl std::error::Error for CompileError {}
 trait Bits: Copy + Eq + std::hash::Hash + Default + Send + Sync + fmt::Debug + 'static {
     /// Address width in bits.
     const WIDTH: u8;
+    /// Zero.
+    const ZERO: Self;
     /// The mask of a prefix of `len` bits (`len` ≤ WIDTH).
     fn mask(len: u8) -> Self;
     /// Bitwise and.
@@ -101,6 +103,7 @@ trait Bits: Copy + Eq + std::hash::Hash + Default + Send + Sync + fmt::Debug + '
 
 impl Bits for u32 {
     const WIDTH: u8 = 32;
+    const ZERO: u32 = 0;
     #[inline(always)]
     fn mask(len: u8) -> u32 {
         u32::MAX
@@ -119,6 +122,7 @@ impl Bits for u32 {
 
 impl Bits for u128 {
     const WIDTH: u8 = 128;
+    const ZERO: u128 = 0;
     #[inline(always)]
     fn mask(len: u8) -> u128 {
         u128::MAX
@@ -241,21 +245,114 @@ fn pd_word(proto: u8, dport: u16) -> u32 {
 
 #[inline(always)]
 fn hash_key<A: Bits>(peer: A, local: A, pd: u32) -> u64 {
-    let x = peer.fold().wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ local.fold().rotate_left(32)
+    // Multiply-shift hashing: the caller takes the high bits.
+    let x = peer.fold().rotate_left(32)
+        ^ local.fold()
         ^ u64::from(pd).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    let x = x ^ (x >> 31);
-    x.wrapping_mul(0xD6E8_FEB8_6659_FD93)
+    (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// One hash slot: a bucket's key and its entries' range. Empty when `start == end`.
-#[derive(Debug, Clone, Copy, Default)]
+/// One hash slot: a bucket's key and its entries' range. Empty when `end == 0` (every
+/// bucket has an entry, so an occupied slot has `end > start >= 0`).
+#[derive(Debug, Clone, Copy)]
 struct Slot<A: Bits> {
     peer: A,
     local: A,
     pd: u32,
+    /// The order of the bucket's first (best) entry.
+    first: u32,
     start: u32,
     end: u32,
+}
+
+impl<A: Bits> Slot<A> {
+    /// An empty slot: no entries, and a key no query has (a query's `pd` fits in 24 bits).
+    const EMPTY: Slot<A> = Slot {
+        peer: A::ZERO,
+        local: A::ZERO,
+        pd: u32::MAX,
+        first: u32::MAX,
+        start: 0,
+        end: 0,
+    };
+}
+
+/// All ones when `b`, else zero.
+#[inline(always)]
+fn mask_of(b: bool) -> u32 {
+    0u32.wrapping_sub(u32::from(b))
+}
+
+/// A key's two candidate slots in a table of `2^(64 - shift)` slots.
+#[inline(always)]
+fn slot_pair(h: u64, shift: u32) -> (usize, usize) {
+    let h2 = (h ^ (h >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    ((h >> shift) as usize, (h2 >> shift) as usize)
+}
+
+/// Places the buckets' slots by cuckoo hashing (each key in one of its two candidate
+/// slots), changing the seed and growing the table a few times until every key has a place;
+/// keys that still find none go to a small stash searched linearly. Returns the slots, the
+/// stash, the shift and the seed.
+#[allow(clippy::type_complexity)]
+fn cuckoo_place<A: Bits>(filled: &[Slot<A>]) -> (Vec<Slot<A>>, Vec<Slot<A>>, u32, u64) {
+    let n = filled.len().max(1);
+    let mut cap = (n * if n <= 512 { 4 } else { 2 })
+        .next_power_of_two()
+        .max(4);
+    const ATTEMPTS: u64 = 8;
+    let mut attempt: u64 = 0;
+    loop {
+        let shift = 64 - cap.trailing_zeros();
+        let seed = attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let last = attempt + 1 == ATTEMPTS;
+        let (slots, stash) = cuckoo_try(filled, cap, shift, seed);
+        if stash.is_empty() || last {
+            return (slots, stash, shift, seed);
+        }
+        attempt += 1;
+        if attempt.is_multiple_of(4) {
+            cap *= 2;
+        }
+    }
+}
+
+fn cuckoo_try<A: Bits>(
+    filled: &[Slot<A>],
+    cap: usize,
+    shift: u32,
+    seed: u64,
+) -> (Vec<Slot<A>>, Vec<Slot<A>>) {
+    let mut slots = vec![Slot::<A>::EMPTY; cap];
+    let mut stash = Vec::new();
+    let pair = |s: &Slot<A>| slot_pair(hash_key(s.peer, s.local, s.pd) ^ seed, shift);
+    for item in filled {
+        let mut cur = *item;
+        let (a, b) = pair(&cur);
+        let mut pos = if slots.get(a).is_some_and(|s| s.end == 0) {
+            a
+        } else {
+            b
+        };
+        let mut placed = false;
+        for _ in 0..64 {
+            let Some(slot) = slots.get_mut(pos) else {
+                break;
+            };
+            if slot.end == 0 {
+                *slot = cur;
+                placed = true;
+                break;
+            }
+            std::mem::swap(slot, &mut cur);
+            let (a, b) = pair(&cur);
+            pos = if pos == a { b } else { a };
+        }
+        if !placed {
+            stash.push(cur);
+        }
+    }
+    (slots, stash)
 }
 
 /// One tuple's hash table.
@@ -268,11 +365,13 @@ struct Table<A: Bits> {
     pd_mask: u32,
     /// `64 - log2(slots.len())`.
     shift: u32,
-    /// `slots.len() - 1` (a power of two minus one).
-    slot_mask: usize,
-    // INVARIANT: slots.len() is a power of two, at least twice the number of occupied slots,
-    // so every probe sequence reaches an empty slot.
+    /// Hash seed (changed at build time until cuckoo placement succeeds).
+    seed: u64,
+    // INVARIANT: slots.len() is a power of two 2^(64 - shift); every bucket's key sits in
+    // one of its two candidate slots (`slot_pair`) or in the stash, and in one place only.
     slots: Vec<Slot<A>>,
+    /// Keys cuckoo placement found no slot for (almost always empty).
+    stash: Vec<Slot<A>>,
 }
 
 /// The classifier of one address family.
@@ -422,15 +521,10 @@ impl<A: Bits> Classifier<A> {
         let mut out_entries: Vec<Entry<A>> = Vec::with_capacity(entries.len());
         let mut tables = Vec::with_capacity(builds.len());
         for tb in builds {
-            let n = tb.buckets.len().max(1);
-            let cap = (n * 2).next_power_of_two().max(4);
-            let bits = cap.trailing_zeros();
-            let mut slots = vec![Slot::<A>::default(); cap];
-            let slot_mask = cap - 1;
-            let shift = 64 - bits;
             // Deterministic layout: buckets by their first entry's order.
             let mut buckets: Vec<((A, A, u32), Vec<u32>)> = tb.buckets.into_iter().collect();
             buckets.sort_by_key(|(_, v)| v.first().copied().unwrap_or(u32::MAX));
+            let mut filled: Vec<Slot<A>> = Vec::with_capacity(buckets.len());
             for ((peer, local, pd), members) in buckets {
                 let start = out_entries.len() as u32;
                 for m in members {
@@ -438,29 +532,27 @@ impl<A: Bits> Classifier<A> {
                         out_entries.push(*e);
                     }
                 }
-                let end = out_entries.len() as u32;
-                let mut pos = (hash_key(peer, local, pd) >> shift) as usize & slot_mask;
-                while slots.get(pos).is_some_and(|s| s.start != s.end) {
-                    pos = (pos + 1) & slot_mask;
-                }
-                if let Some(s) = slots.get_mut(pos) {
-                    *s = Slot {
-                        peer,
-                        local,
-                        pd,
-                        start,
-                        end,
-                    };
-                }
+                filled.push(Slot {
+                    peer,
+                    local,
+                    pd,
+                    first: out_entries
+                        .get(start as usize)
+                        .map_or(u32::MAX, |e| e.order),
+                    start,
+                    end: out_entries.len() as u32,
+                });
             }
+            let (slots, stash, shift, seed) = cuckoo_place(&filled);
             tables.push(Table {
                 min_order: tb.min_order,
                 peer_mask: A::mask(tb.tuple.peer_len),
                 local_mask: A::mask(tb.tuple.local_len),
                 pd_mask: tb.tuple.pd_mask(),
                 shift,
-                slot_mask,
+                seed,
                 slots,
+                stash,
             });
         }
         tables.sort_by_key(|t| t.min_order);
@@ -471,11 +563,16 @@ impl<A: Bits> Classifier<A> {
     }
 
     /// The best (smallest order) matching entry: `(order, rule)`.
+    ///
+    /// Per table: mask the packet, hash once, read the key's two candidate slots and select
+    /// the matching one without branching; only a bucket that exists and can still improve
+    /// the match is scanned.
     #[inline]
     fn lookup(&self, q: &Query<A>) -> Option<(u32, u32)> {
         let mut best_order = u32::MAX;
         let mut best_rule = u32::MAX;
         let pd_full = pd_word(q.proto, q.dport);
+        let empty = Slot::<A>::EMPTY;
         for t in &self.tables {
             if t.min_order >= best_order {
                 break;
@@ -483,29 +580,34 @@ impl<A: Bits> Classifier<A> {
             let kp = q.peer.and(t.peer_mask);
             let kl = q.local.and(t.local_mask);
             let pd = pd_full & t.pd_mask;
-            let mut pos = (hash_key(kp, kl, pd) >> t.shift) as usize & t.slot_mask;
-            while let Some(s) = t.slots.get(pos) {
-                if s.start == s.end {
+            let (i1, i2) = slot_pair(hash_key(kp, kl, pd) ^ t.seed, t.shift);
+            let s1 = t.slots.get(i1).unwrap_or(&empty);
+            let s2 = t.slots.get(i2).unwrap_or(&empty);
+            let m1 = mask_of((s1.peer == kp) & (s1.local == kl) & (s1.pd == pd));
+            let m2 = mask_of((s2.peer == kp) & (s2.local == kl) & (s2.pd == pd));
+            let (s1, m1) = match t
+                .stash
+                .iter()
+                .find(|s| s.peer == kp && s.local == kl && s.pd == pd)
+            {
+                Some(s) => (s, u32::MAX),
+                None => (s1, m1),
+            };
+            let first = (s1.first & m1) | (s2.first & m2) | !(m1 | m2);
+            if first >= best_order {
+                continue;
+            }
+            let start = ((s1.start & m1) | (s2.start & m2)) as usize;
+            let end = ((s1.end & m1) | (s2.end & m2)) as usize;
+            for e in self.entries.get(start..end).unwrap_or(&[]) {
+                if e.order >= best_order {
                     break;
                 }
-                if s.peer == kp && s.local == kl && s.pd == pd {
-                    let bucket = self
-                        .entries
-                        .get(s.start as usize..s.end as usize)
-                        .unwrap_or(&[]);
-                    for e in bucket {
-                        if e.order >= best_order {
-                            break;
-                        }
-                        if e.matches(q) {
-                            best_order = e.order;
-                            best_rule = e.rule;
-                            break;
-                        }
-                    }
+                if e.matches(q) {
+                    best_order = e.order;
+                    best_rule = e.rule;
                     break;
                 }
-                pos = (pos + 1) & t.slot_mask;
             }
         }
         (best_rule != u32::MAX).then_some((best_order, best_rule))
@@ -549,7 +651,7 @@ impl<A: Bits> Classifier<A> {
             + self
                 .tables
                 .iter()
-                .map(|t| t.slots.capacity() * std::mem::size_of::<Slot<A>>())
+                .map(|t| (t.slots.capacity() + t.stash.capacity()) * std::mem::size_of::<Slot<A>>())
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Entry<A>>()
     }
@@ -869,5 +971,95 @@ impl Matcher {
     /// in the packets' order.
     pub fn lookup_batch(&self, packets: &[Packet]) -> Vec<Option<usize>> {
         packets.par_iter().map(|p| self.lookup(p)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(peer: u32, first: u32) -> Slot<u32> {
+        Slot {
+            peer,
+            local: 7,
+            pd: 0,
+            first,
+            start: first,
+            end: first + 1,
+        }
+    }
+
+    #[test]
+    fn cuckoo_places_every_key_once_and_stashes_the_rest() {
+        let filled: Vec<Slot<u32>> = (0..10).map(|i| slot(i * 7919, i)).collect();
+        // Four slots for ten keys: at least six go to the stash.
+        let (slots, stash) = cuckoo_try(&filled, 4, 62, 0);
+        assert!(stash.len() >= 6);
+        let mut seen: Vec<u32> = slots
+            .iter()
+            .filter(|s| s.end != 0)
+            .chain(stash.iter())
+            .map(|s| s.first)
+            .collect();
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        // A table built this way answers for every key, stashed or not.
+        let entries: Vec<Entry<u32>> = (0..10)
+            .map(|i| Entry {
+                order: i,
+                rule: 100 + i,
+                peer: i * 7919,
+                local: 7,
+                dport_lo: 0,
+                dport_hi: u16::MAX,
+                sport_lo: 0,
+                sport_hi: u16::MAX,
+                peer_len: 32,
+                local_len: 32,
+                proto: 0,
+                flags: ANY_PROTO | HAS_LOCAL,
+            })
+            .collect();
+        let c = Classifier {
+            tables: vec![Table {
+                min_order: 0,
+                peer_mask: u32::MAX,
+                local_mask: u32::MAX,
+                pd_mask: 0,
+                shift: 62,
+                seed: 0,
+                slots,
+                stash,
+            }],
+            entries,
+        };
+        for i in 0..10u32 {
+            let q = Query {
+                peer: i * 7919,
+                local: 7,
+                proto: 6,
+                sport: 1,
+                dport: 2,
+            };
+            assert_eq!(c.lookup(&q), Some((i, 100 + i)));
+        }
+        let miss = Query {
+            peer: 1,
+            local: 7,
+            proto: 6,
+            sport: 1,
+            dport: 2,
+        };
+        assert_eq!(c.lookup(&miss), None);
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(u32::mask(0), 0);
+        assert_eq!(u32::mask(8), 0xFF00_0000);
+        assert_eq!(u32::mask(32), u32::MAX);
+        assert_eq!(u128::mask(0), 0);
+        assert_eq!(u128::mask(128), u128::MAX);
+        assert_eq!(u128::mask(1), 1 << 127);
     }
 }
