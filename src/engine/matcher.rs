@@ -82,8 +82,28 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
-/// Most entries one bucket may hold before an entry must look for (or open) another table.
-const BUCKET_CAP: usize = 32;
+/// How tables are formed: the granularity new tables round prefix lengths down to, and the
+/// most entries one bucket may hold before an entry must look for (or open) another table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Params {
+    /// Prefix-length step of a new table's tuple (IPv4; IPv6 uses twice this).
+    step: u8,
+    /// Bucket capacity.
+    cap: usize,
+}
+
+/// The layouts the compiler tries, cheapest-estimated wins; the first is the default.
+const LAYOUTS: [Params; 3] = [
+    Params { step: 8, cap: 32 },
+    Params { step: 16, cap: 64 },
+    Params { step: 12, cap: 32 },
+];
+
+/// Entry counts up to which all [`LAYOUTS`] are tried (above: the first two).
+const TRY_ALL_UP_TO: usize = 20_000;
+
+/// Entry counts below which only the default layout is built.
+const TRY_NONE_BELOW: usize = 64;
 
 /// Why a rule set cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +138,10 @@ trait Bits: Copy + Eq + std::hash::Hash + Default + Send + Sync + fmt::Debug + '
     fn mask(len: u8) -> Self;
     /// Bitwise and.
     fn and(self, other: Self) -> Self;
+    /// Bitwise or.
+    fn or(self, other: Self) -> Self;
+    /// Bitwise not.
+    fn not(self) -> Self;
     /// A 64-bit mix of the value, for hashing.
     fn fold(self) -> u64;
 }
@@ -134,6 +158,12 @@ impl Bits for u32 {
     #[inline(always)]
     fn and(self, other: u32) -> u32 {
         self & other
+    }
+    fn or(self, other: u32) -> u32 {
+        self | other
+    }
+    fn not(self) -> u32 {
+        !self
     }
     #[inline(always)]
     fn fold(self) -> u64 {
@@ -153,6 +183,12 @@ impl Bits for u128 {
     #[inline(always)]
     fn and(self, other: u128) -> u128 {
         self & other
+    }
+    fn or(self, other: u128) -> u128 {
+        self | other
+    }
+    fn not(self) -> u128 {
+        !self
     }
     #[inline(always)]
     fn fold(self) -> u64 {
@@ -456,12 +492,45 @@ impl<A: Bits> TableBuild<A> {
     }
 }
 
+/// Up to 512 queries at corners of entries spread over the list (first or last address of
+/// each prefix, first or last port), as ClassBench's trace generator makes them.
+fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
+    let step = (entries.len() / 512).max(1);
+    entries
+        .iter()
+        .step_by(step)
+        .enumerate()
+        .map(|(i, e)| {
+            let hi = |bit: usize| (i >> bit) & 1 == 1;
+            let corner = |net: A, len: u8, high: bool| {
+                if high {
+                    A::or(net, A::not(A::mask(len)))
+                } else {
+                    net
+                }
+            };
+            Query {
+                peer: corner(e.peer, e.peer_len, hi(0)),
+                local: corner(e.local, e.local_len, hi(1)),
+                proto: if e.flags & ANY_PROTO != 0 { 6 } else { e.proto },
+                sport: if hi(2) { e.sport_hi } else { e.sport_lo },
+                dport: if hi(3) { e.dport_hi } else { e.dport_lo },
+            }
+        })
+        .collect()
+}
+
 /// Rounds a prefix length down for a new table's tuple, so that neighbouring lengths share it.
-fn relax(len: u8, width: u8) -> u8 {
+fn relax(len: u8, width: u8, step: u8) -> u8 {
+    let step = if width == 32 {
+        step
+    } else {
+        step.saturating_mul(2)
+    }
+    .max(1);
     if len == width {
         len
     } else {
-        let step = if width == 32 { 8 } else { 16 };
         len - len % step
     }
 }
@@ -470,10 +539,10 @@ fn relax(len: u8, width: u8) -> u8 {
 /// taken — the entry's prefix lengths relaxed, then exact, then either with the exact
 /// protocol and destination port in the key (when the entry has them) — else a second table
 /// of the last.
-fn new_tuple<A: Bits>(e: &Entry<A>, taken: impl Fn(&Tuple) -> bool) -> Tuple {
+fn new_tuple<A: Bits>(e: &Entry<A>, step: u8, taken: impl Fn(&Tuple) -> bool) -> Tuple {
     let relaxed = Tuple {
-        peer_len: relax(e.peer_len, A::WIDTH),
-        local_len: relax(e.local_len, A::WIDTH),
+        peer_len: relax(e.peer_len, A::WIDTH, step),
+        local_len: relax(e.local_len, A::WIDTH, step),
         proto_exact: false,
         dport_exact: false,
     };
@@ -496,8 +565,78 @@ fn new_tuple<A: Bits>(e: &Entry<A>, taken: impl Fn(&Tuple) -> bool) -> Tuple {
 }
 
 impl<A: Bits> Classifier<A> {
+    /// Builds with each candidate layout and keeps the one whose lookups cost least on
+    /// sample packets drawn from the entries' own corners (counted work, deterministic).
     fn build(mut entries: Vec<Entry<A>>) -> Classifier<A> {
         entries.sort_by_key(|e| e.order);
+        let layouts: &[Params] = if entries.len() < TRY_NONE_BELOW {
+            &LAYOUTS[..1]
+        } else if entries.len() <= TRY_ALL_UP_TO {
+            &LAYOUTS
+        } else {
+            &LAYOUTS[..2]
+        };
+        let samples = sample_queries(&entries);
+        let mut best: Option<(u64, Classifier<A>)> = None;
+        for &p in layouts {
+            let c = Self::build_with(&entries, p);
+            let cost = if layouts.len() == 1 {
+                0
+            } else {
+                samples.iter().map(|q| c.work(q)).sum()
+            };
+            if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                best = Some((cost, c));
+            }
+        }
+        match best {
+            Some((_, c)) => c,
+            None => Self::build_with(&entries, LAYOUTS[0]),
+        }
+    }
+
+    /// The work a lookup does, in rough cycles: 4 per table probed, 1 per entry checked.
+    fn work(&self, q: &Query<A>) -> u64 {
+        let mut best_order = u32::MAX;
+        let mut work = 0u64;
+        let pd_full = pd_word(q.proto, q.dport);
+        for t in &self.tables {
+            if t.min_order >= best_order {
+                break;
+            }
+            work += 4;
+            let kp = q.peer.and(t.peer_mask);
+            let kl = q.local.and(t.local_mask);
+            let pd = pd_full & t.pd_mask;
+            let (i1, i2) = slot_pair(hash_key(kp, kl, pd) ^ t.seed, t.shift);
+            let found = [t.slots.get(i1), t.slots.get(i2)]
+                .into_iter()
+                .flatten()
+                .chain(t.stash.iter())
+                .find(|s| s.end != 0 && s.peer == kp && s.local == kl && s.pd == pd);
+            let Some(s) = found else { continue };
+            if s.first >= best_order {
+                continue;
+            }
+            for e in self
+                .entries
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or(&[])
+            {
+                work += 1;
+                if e.order >= best_order {
+                    break;
+                }
+                if e.matches(q) {
+                    best_order = e.order;
+                    break;
+                }
+            }
+        }
+        work
+    }
+
+    fn build_with(entries: &[Entry<A>], params: Params) -> Classifier<A> {
         let mut builds: Vec<TableBuild<A>> = Vec::new();
         // Table indexes by decreasing specificity, for choosing where an entry goes.
         let mut by_spec: Vec<usize> = Vec::new();
@@ -513,14 +652,14 @@ impl<A: Bits> Classifier<A> {
                 }
                 let key = tb.key(e);
                 let bucket = tb.buckets.entry(key).or_default();
-                if bucket.len() < BUCKET_CAP {
+                if bucket.len() < params.cap {
                     bucket.push(idx);
                     placed = true;
                     break;
                 }
             }
             if !placed {
-                let tuple = new_tuple(e, |t| builds.iter().any(|b| b.tuple == *t));
+                let tuple = new_tuple(e, params.step, |t| builds.iter().any(|b| b.tuple == *t));
                 let mut tb = TableBuild {
                     tuple,
                     min_order: e.order,
