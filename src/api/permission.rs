@@ -456,10 +456,18 @@ pub fn validate_permission(
                 message,
             ));
         }
+        // A group without an owner account name belongs to the caller by default, whose
+        // name is the world's `account_name`.
         let owner_matches = |g: &SecurityGroup| {
-            owner_account
+            let account = g
+                .owner_account
                 .as_deref()
-                .is_none_or(|a| g.owner_account.as_deref() == Some(a))
+                .or(if g.owner_id == world.account_id {
+                    world.account_name.as_deref()
+                } else {
+                    None
+                });
+            owner_account.as_deref().is_none_or(|a| account == Some(a))
                 && owner_id.as_deref().is_none_or(|i| g.owner_id == i)
         };
         let Some(named) = named.filter(|g| owner_matches(g)) else {
@@ -503,10 +511,20 @@ pub fn validate_permission(
             let message = format!("The specified parameter \"{param}\" is not valid: a security group authorization in the classic network needs NicType intranet.");
             return Err(ApiError::param(403, mismatch, param, message));
         }
-        Peer::Group {
-            id: named.id.clone(),
-            owner_account,
-            owner_id,
+        // The owner fields are stored canonically (those of the named group, and none for
+        // the caller's own groups), so the same group peer is one identity however written.
+        if named.owner_id == world.account_id {
+            Peer::Group {
+                id: named.id.clone(),
+                owner_account: None,
+                owner_id: None,
+            }
+        } else {
+            Peer::Group {
+                id: named.id.clone(),
+                owner_account: named.owner_account.clone(),
+                owner_id: Some(named.owner_id.clone()),
+            }
         }
     } else {
         // Neither a CIDR nor a group: the prefix list (its absence returned earlier).
