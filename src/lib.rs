@@ -8,3 +8,6 @@
 pub mod api;
 pub mod engine;
 pub mod model;
+pub mod packet;
+pub mod scenario;
+pub mod world_file;

@@ -1,4 +1,5 @@
 //! Deciding packets: the engine's rule model, the reference evaluator (the slow oracle that
 //! defines the semantics) and the compiled matcher.
 
+pub mod reference;
 pub mod rule;

@@ -1,0 +1,387 @@
+//! Scenario files (SPEC §5): a world plus ordered steps — API calls, packets and rule counts
+//! — each with its expectation. Used by `sgsim scenario run` and by the test suite.
+
+use crate::engine::reference;
+use crate::model::{Decision, Direction, Verdict, World};
+use crate::packet::{format_packet, parse_packet};
+use crate::world_file::{self, build_world, parse_doc, Format};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The time scenario runs use for `CreateTime`.
+pub const SCENARIO_TIME: &str = "2026-01-01T00:00:00Z";
+
+/// One step as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// An API call in the RPC form.
+    pub call: Option<String>,
+    /// `ok` for a call; `accept`/`drop` for a packet.
+    pub expect: Option<String>,
+    /// The error code a call must fail with.
+    pub expect_error: Option<String>,
+    /// The HTTP status a failing call must have.
+    pub expect_status: Option<u16>,
+    /// A table that must be a subset of the call's response body.
+    pub expect_response: Option<serde_json::Value>,
+    /// A packet in SPEC notation.
+    pub packet: Option<String>,
+    /// The target: instance, ENI or group id.
+    pub to: Option<String>,
+    /// `ingress` (default) or `egress`.
+    pub direction: Option<String>,
+    /// `rule`, `inner-access` or `default`.
+    pub expect_reason: Option<String>,
+    /// The deciding rule's id.
+    pub expect_rule: Option<String>,
+    /// The group that decided.
+    pub expect_group: Option<String>,
+    /// A group whose rules are counted.
+    pub count_rules: Option<String>,
+    /// The expected number of rules.
+    pub expect_count: Option<usize>,
+}
+
+/// A loaded scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file.
+    pub path: PathBuf,
+    /// Its `name`, if any.
+    pub name: Option<String>,
+    /// Its `description`, if any.
+    pub description: Option<String>,
+    /// The world before the first step.
+    pub world: World,
+    /// The steps in order.
+    pub steps: Vec<Step>,
+}
+
+/// The outcome of one scenario.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The file.
+    pub path: PathBuf,
+    /// `None` when every step passed; else the failure, one line.
+    pub failure: Option<String>,
+    /// The number of steps that ran (all of them when it passed).
+    pub steps_run: usize,
+}
+
+impl Outcome {
+    /// Whether the scenario passed.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Loads a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, String> {
+    let origin = path.display().to_string();
+    let text = world_file::read(path).map_err(|e| e.to_string())?;
+    let doc = parse_doc::<Step>(&text, Format::Toml, &origin).map_err(|e| e.to_string())?;
+    let name = doc.name.clone();
+    let description = doc.description.clone();
+    let steps = doc.steps.clone().unwrap_or_default();
+    let world = build_world(doc, &origin, path.parent()).map_err(|e| e.to_string())?;
+    if steps.is_empty() {
+        return Err(format!(
+            "{origin}: a scenario needs at least one `[[steps]]`"
+        ));
+    }
+    Ok(Scenario {
+        path: path.to_path_buf(),
+        name,
+        description,
+        world,
+        steps,
+    })
+}
+
+/// A decision with its reason and the deciding rule's fields, for failure messages.
+pub fn describe(world: &World, d: &Decision) -> String {
+    let mut s = format!("{} by {}", d.verdict.as_str(), d.reason.kind());
+    match &d.reason {
+        crate::model::Reason::Rule { group, rule } => {
+            let _ = write!(s, " {rule} of {group}");
+            if let Some((_, r)) = world.rule(rule) {
+                let _ = write!(s, " ({})", r.summary());
+            }
+        }
+        crate::model::Reason::InnerAccess { group } => {
+            let _ = write!(s, " of {group}");
+        }
+        crate::model::Reason::Default => {}
+    }
+    s
+}
+
+/// Extra engines a scenario's packet steps are also decided by; each must agree with the
+/// reference. Returns a one-line disagreement, if any.
+pub type CrossCheck =
+    dyn Fn(&World, &crate::model::Packet, Option<&str>, Direction, &Decision) -> Option<String>;
+
+fn run_packet_step(
+    world: &World,
+    step: &Step,
+    text: &str,
+    cross: Option<&CrossCheck>,
+) -> Result<(), String> {
+    let packet = parse_packet(text).map_err(|e| format!("invalid packet `{text}`: {e}"))?;
+    let direction = match step.direction.as_deref() {
+        None => Direction::Ingress,
+        Some(d) => Direction::parse(d)
+            .ok_or_else(|| format!("`direction = \"{d}\"` is not ingress or egress"))?,
+    };
+    let d = reference::decide(world, &packet, step.to.as_deref(), direction)
+        .map_err(|e| format!("packet `{}`: {e}", format_packet(&packet)))?;
+    if let Some(check) = cross {
+        if let Some(msg) = check(world, &packet, step.to.as_deref(), direction, &d) {
+            return Err(format!(
+                "packet `{}`: engines disagree: {msg}",
+                format_packet(&packet)
+            ));
+        }
+    }
+    let found = || describe(world, &d);
+    let mismatch = |what: &str, want: &str| {
+        Err(format!(
+            "packet `{}` ({direction}): expected {what} {want}, found {}",
+            format_packet(&packet),
+            found()
+        ))
+    };
+    if let Some(want) = &step.expect {
+        let verdict = match want.to_ascii_lowercase().as_str() {
+            "accept" => Verdict::Accept,
+            "drop" => Verdict::Drop,
+            other => {
+                return Err(format!(
+                    "`expect = \"{other}\"` on a packet step: use accept or drop"
+                ))
+            }
+        };
+        if d.verdict != verdict {
+            return mismatch("", want);
+        }
+    }
+    if let Some(want) = &step.expect_reason {
+        if d.reason.kind() != want {
+            return mismatch("reason", want);
+        }
+    }
+    if let Some(want) = &step.expect_rule {
+        if d.reason.rule_id() != Some(want.as_str()) {
+            return mismatch("rule", want);
+        }
+    }
+    if let Some(want) = &step.expect_group {
+        if d.reason.group() != Some(want.as_str()) {
+            return mismatch("group", want);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `want` is a subset of `got`: every key of a table present with a matching value,
+/// arrays element by element.
+pub fn json_subset(want: &serde_json::Value, got: &serde_json::Value) -> bool {
+    use serde_json::Value as V;
+    match (want, got) {
+        (V::Object(w), V::Object(g)) => w
+            .iter()
+            .all(|(k, v)| g.get(k).is_some_and(|gv| json_subset(v, gv))),
+        (V::Array(w), V::Array(g)) => {
+            w.len() <= g.len() && w.iter().zip(g).all(|(a, b)| json_subset(a, b))
+        }
+        (V::String(w), V::Number(n)) => w == &n.to_string(),
+        (V::Number(n), V::String(g)) => &n.to_string() == g,
+        _ => want == got,
+    }
+}
+
+fn run_call_step(world: &mut World, step: &Step, query: &str) -> Result<(), String> {
+    let ctx = crate::api::CallContext {
+        now: SCENARIO_TIME.to_string(),
+    };
+    let resp = crate::api::call(world, query, &ctx).map_err(|e| format!("call: {e}"))?;
+    let got = match &resp.error {
+        None => "ok".to_string(),
+        Some(e) => format!("{} {} ({})", e.status, e.code, e.message),
+    };
+    if let Some(code) = &step.expect_error {
+        match &resp.error {
+            Some(e) if e.code.as_str() == code => {}
+            _ => return Err(format!("call: expected error {code}, found {got}")),
+        }
+        if let Some(status) = step.expect_status {
+            if resp.status != status {
+                return Err(format!("call: expected status {status}, found {got}"));
+            }
+        }
+    } else {
+        let want = step.expect.as_deref().unwrap_or("ok");
+        if want != "ok" {
+            return Err(format!(
+                "`expect = \"{want}\"` on a call step: use ok or expect_error"
+            ));
+        }
+        if resp.error.is_some() {
+            return Err(format!("call: expected ok, found {got}"));
+        }
+        if let Some(status) = step.expect_status {
+            if resp.status != status {
+                return Err(format!(
+                    "call: expected status {status}, found {}",
+                    resp.status
+                ));
+            }
+        }
+    }
+    if let Some(want) = &step.expect_response {
+        if !json_subset(want, &resp.body) {
+            return Err(format!(
+                "call: response {} does not contain {}",
+                resp.body, want
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn run_step(world: &mut World, step: &Step, cross: Option<&CrossCheck>) -> Result<(), String> {
+    let kinds = [
+        step.call.is_some(),
+        step.packet.is_some(),
+        step.count_rules.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        return Err("a step needs exactly one of `call`, `packet`, `count_rules`".into());
+    }
+    if let Some(q) = &step.call {
+        return run_call_step(world, step, q);
+    }
+    if let Some(p) = &step.packet {
+        return run_packet_step(world, step, p, cross);
+    }
+    let gid = step.count_rules.as_deref().unwrap_or_default();
+    let want = step
+        .expect_count
+        .ok_or("a `count_rules` step needs `expect_count`")?;
+    let group = world
+        .group(gid)
+        .ok_or_else(|| format!("count_rules: no security group `{gid}`"))?;
+    if group.rules.len() != want {
+        return Err(format!(
+            "count_rules `{gid}`: expected {want} rules, found {}",
+            group.rules.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a scenario file: loads it and runs its steps in order, stopping at the first failure.
+/// Packet steps are decided by the reference evaluator and cross-checked by every other engine.
+pub fn run_file(path: &Path) -> Outcome {
+    run_file_with(path, None)
+}
+
+/// [`run_file`] with an explicit cross-check of packet steps.
+pub fn run_file_with(path: &Path, cross: Option<&CrossCheck>) -> Outcome {
+    let mut scenario = match load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            return Outcome {
+                path: path.to_path_buf(),
+                failure: Some(format!("cannot load: {e}")),
+                steps_run: 0,
+            }
+        }
+    };
+    for (i, step) in scenario.steps.iter().enumerate() {
+        if let Err(e) = run_step(&mut scenario.world, step, cross) {
+            return Outcome {
+                path: path.to_path_buf(),
+                failure: Some(format!("step {}: {e}", i + 1)),
+                steps_run: i + 1,
+            };
+        }
+    }
+    Outcome {
+        path: path.to_path_buf(),
+        failure: None,
+        steps_run: scenario.steps.len(),
+    }
+}
+
+/// The scenario files under some paths: files as given, folders searched recursively for
+/// `*.toml`, in byte order of path. A missing path is an error.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)
+                .map_err(|e| format!("{}: {}", p.display(), world_file::io_reason(&e)))?;
+            found.sort_by(|a, b| {
+                a.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.as_os_str().as_encoded_bytes())
+            });
+            out.extend(found);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A JUnit XML report of outcomes.
+pub fn junit(outcomes: &[Outcome]) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failures = outcomes.iter().filter(|o| !o.passed()).count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuite name=\"sgsim scenarios\" tests=\"{}\" failures=\"{failures}\">",
+        outcomes.len()
+    );
+    for o in outcomes {
+        let name = esc(&o.path.display().to_string());
+        match &o.failure {
+            None => {
+                let _ = writeln!(x, "  <testcase classname=\"scenario\" name=\"{name}\"/>");
+            }
+            Some(f) => {
+                let _ = writeln!(
+                    x,
+                    "  <testcase classname=\"scenario\" name=\"{name}\">\n    <failure message=\"{}\"/>\n  </testcase>",
+                    esc(f)
+                );
+            }
+        }
+    }
+    x.push_str("</testsuite>\n");
+    x
+}
