@@ -318,7 +318,7 @@ pub fn load(path: &Path) -> Result<World, WorldError> {
         api_error: None,
     })?;
     let text = read(path)?;
-    load_str(&text, format, &origin)
+    load_str_in(&text, format, &origin, path.parent())
 }
 
 /// Reads a file to a string, with a one-line error naming it.
@@ -348,6 +348,16 @@ pub fn io_reason(e: &std::io::Error) -> String {
 
 /// Loads and validates a world from text. `origin` names it in errors.
 pub fn load_str(text: &str, format: Format, origin: &str) -> Result<World, WorldError> {
+    load_str_in(text, format, origin, None)
+}
+
+/// [`load_str`] with the folder that `{ import = "FILE.json" }` paths are relative to.
+fn load_str_in(
+    text: &str,
+    format: Format,
+    origin: &str,
+    base: Option<&Path>,
+) -> Result<World, WorldError> {
     let doc: RawDoc<serde::de::IgnoredAny> = parse_doc(text, format, origin)?;
     for (key, present) in [
         ("name", doc.name.is_some()),
@@ -364,7 +374,7 @@ pub fn load_str(text: &str, format: Format, origin: &str) -> Result<World, World
             });
         }
     }
-    build_world(doc, origin, None)
+    build_world(doc, origin, base)
 }
 
 /// Turns a parsed document into a validated world. `base` is the folder that imports are
@@ -374,7 +384,6 @@ pub(crate) fn build_world<S>(
     origin: &str,
     base: Option<&Path>,
 ) -> Result<World, WorldError> {
-    let _ = base;
     let err = |context: Option<String>, message: String| WorldError {
         origin: origin.to_string(),
         position: None,
@@ -509,6 +518,8 @@ pub(crate) fn build_world<S>(
     // Groups first without rules, so rules can reference any group of the file.
     let mut raw_rules: Vec<Vec<RawRule>> = Vec::new();
     for (gi, value) in doc.security_groups.into_iter().enumerate() {
+        let value = import_group(value, base)
+            .map_err(|m| err(Some(format!("security group {}", gi + 1)), m))?;
         let g: RawGroup = serde_json::from_value(value).map_err(|e| {
             err(
                 Some(format!("security group {}", gi + 1)),
@@ -1062,4 +1073,50 @@ pub fn to_string(world: &World, format: Format) -> Result<String, String> {
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Import (SPEC §5): a `DescribeSecurityGroupAttribute` response as a group. The conversion
+// itself lives in `crate::api::import`; this is only the hook.
+
+/// An element of `security_groups` that is a `DescribeSecurityGroupAttribute` response
+/// (recognised by its `SecurityGroupId` key) or `{ import = "FILE.json", … }` naming one
+/// (relative to `base`, the world file's folder) becomes a plain group element. Other keys
+/// of an `import` element (`type`, `owner_id`, …) apply to the imported group. Any other
+/// element is returned as it is.
+fn import_group(
+    value: serde_json::Value,
+    base: Option<&Path>,
+) -> Result<serde_json::Value, String> {
+    use crate::api::import::{describe_to_group, PASS_THROUGH};
+    let Some(obj) = value.as_object() else {
+        return Ok(value);
+    };
+    if let Some(file) = obj.get("import") {
+        let file = file
+            .as_str()
+            .ok_or("field `import`: must be the name of a JSON file")?;
+        let path = base.map_or_else(|| Path::new(file).to_path_buf(), |b| b.join(file));
+        let shown = path.display();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("field `import`: cannot read `{shown}`: {}", io_reason(&e)))?;
+        let mut response: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("field `import`: `{shown}` is not JSON: {e}"))?;
+        if let serde_json::Value::Object(r) = &mut response {
+            for (k, v) in obj {
+                if k == "import" {
+                    continue;
+                }
+                if !PASS_THROUGH.contains(&k.as_str()) {
+                    return Err(format!("unknown key `{k}` beside `import`"));
+                }
+                r.insert(k.clone(), v.clone());
+            }
+        }
+        return describe_to_group(&response).map_err(|m| format!("import `{shown}`: {m}"));
+    }
+    if obj.contains_key("SecurityGroupId") {
+        return describe_to_group(&value).map_err(|m| format!("imported response: {m}"));
+    }
+    Ok(value)
 }

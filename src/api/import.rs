@@ -30,10 +30,11 @@ const RULE_FIELDS: &[&str] = &[
     "Policy",
     "Priority",
     "Description",
+    "CreateTime",
 ];
 
 /// World-file group keys an imported element may set besides the response's own fields.
-const PASS_THROUGH: &[&str] = &[
+pub const PASS_THROUGH: &[&str] = &[
     "type",
     "owner_id",
     "owner_account",
@@ -164,7 +165,7 @@ mod tests {
         assert_eq!(g["rules"][0]["id"], "sgr-1");
         assert_eq!(g["rules"][0]["priority"], 1);
         assert_eq!(g["rules"][0]["source_cidr_ip"], "10.0.0.0/8");
-        assert!(g["rules"][0].get("create_time").is_none());
+        assert_eq!(g["rules"][0]["create_time"], "2018");
         assert!(describe_to_group(&Value::from(1)).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Every command returns its exit status; errors are
 //! printed as one line on stderr.
 
+pub mod call;
 pub mod check;
 pub mod scenario;
 
@@ -18,6 +19,8 @@ pub struct Cli {
 enum Command {
     /// Decide a packet (or a batch of packets) against a world, and say why.
     Check(check::CheckArgs),
+    /// Apply ECS API calls (`Action=…&…`) to a world file and print the responses.
+    Call(call::CallArgs),
     /// Run scenario files (regression tests of a network policy).
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
@@ -27,6 +30,7 @@ enum Command {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(a) => check::run(&a),
+        Command::Call(a) => call::run(&a),
         Command::Scenario(c) => scenario::run(&c),
     }
 }
