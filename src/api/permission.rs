@@ -300,15 +300,19 @@ pub fn validate_permission(
         let (code, what) = match direction {
             Direction::Ingress => (
                 C::MissingParameterSource,
-                "SourceGroupId, SourceCidrIp, Ipv6SourceCidrIp or SourcePrefixListId",
+                "SourceCidrIp, Ipv6SourceCidrIp, SourceGroupId or SourcePrefixListId",
             ),
             Direction::Egress => (
                 C::MissingParameterDest,
-                "DestGroupId, DestCidrIp, Ipv6DestCidrIp or DestPrefixListId",
+                "DestCidrIp, Ipv6DestCidrIp, DestGroupId or DestPrefixListId",
             ),
         };
-        let message = format!("One of {what} must be given in {}.", form.name("*"));
-        return Err(ApiError::new(400, code, message));
+        let (param, place) = match form {
+            ParamForm::Indexed(i) => (format!("Permissions.{i}"), format!("\"Permissions.{i}\"")),
+            ParamForm::Flat => (n.peer_v4.to_string(), "the request".to_string()),
+        };
+        let message = format!("One of the parameters {what} in {place} must be specified.");
+        return Err(ApiError::param(400, code, param, message));
     }
     let (peer_ip_code, local_ip_code) = match direction {
         Direction::Ingress => (C::InvalidParamSourceIp, C::InvalidParamDestIp),

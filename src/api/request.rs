@@ -193,7 +193,9 @@ fn decode(s: &str, at: usize) -> Result<String, QueryError> {
                         let shown: String = s.get(i..).unwrap_or("").chars().take(3).collect();
                         return Err(QueryError {
                             message: format!(
-                                "invalid percent-encoding `{shown}` in `{s}` at column {}",
+                                "invalid percent-encoding `{}` in `{}` at column {}",
+                                shown.escape_debug(),
+                                s.escape_debug(),
                                 at + i + 1
                             ),
                         });
@@ -211,7 +213,11 @@ fn decode(s: &str, at: usize) -> Result<String, QueryError> {
         }
     }
     String::from_utf8(out).map_err(|_| QueryError {
-        message: format!("`{s}` at column {} does not decode to UTF-8 text", at + 1),
+        message: format!(
+            "`{}` at column {} does not decode to UTF-8 text",
+            s.escape_debug(),
+            at + 1
+        ),
     })
 }
 
