@@ -379,7 +379,9 @@ write("authorize/peer-precedence.toml", "authorize: peer precedence",
        ok(auth(*perm(1, IpProtocol="TCP", PortRange="81/81", SourceGroupId="sg-db", SourcePrefixListId="pl-nope"))),
        ok(q("DescribeSecurityGroupAttribute", ("SecurityGroupId", "sg-web")),
           expect_response={"Permissions": {"Permission": [{}, {"SourceCidrIp": "0.0.0.0/0", "SourceGroupId": "", "SourcePrefixListId": ""},
-                                                          {"SourceGroupId": "sg-db", "SourcePrefixListId": ""}]}})])
+                                                          {"SourceGroupId": "sg-db", "SourcePrefixListId": ""}]}}),
+       count("sg-web", 3),
+       {"packet": "tcp 192.168.2.20:40000 -> 192.168.1.10:81", "expect": "accept", "expect_rule": "sgr-000000000002"}])
 
 write("authorize/request-form.toml", "request form: encoding, flat parameters, case rules",
       "Percent-encoding, + for space, the flat deprecated form, case-insensitive enumerations, last value wins, unknown parameters ignored, N outside 1..100 ignored.",
@@ -478,7 +480,8 @@ write("idempotence/client-token.toml", "idempotence: ClientToken",
        ok(q("DescribeSecurityGroups", ("VpcId", "vpc-1")), expect_response={"TotalCount": 6}),
        err(q("CreateSecurityGroup", ("VpcId", "vpc-1"), ("SecurityGroupName", "app2"), T), "IdempotentParameterMismatch", 400),
        err(q("DeleteSecurityGroup", ("SecurityGroupId", "sg-000000000001"), T), "IdempotentParameterMismatch", 400),
-       ok(q("DescribeSecurityGroups", ("VpcId", "vpc-1")), expect_response={"TotalCount": 6})])
+       ok(q("DescribeSecurityGroups", ("VpcId", "vpc-1")), expect_response={"TotalCount": 6}),
+       count("sg-000000000001", 0)] + unchanged())
 write("idempotence/authorize-token.toml", "idempotence: Authorize with a ClientToken",
       "A repeated Authorize with its token adds nothing; a revoke in between is not undone by the replay.",
       [ok(auth(*perm(1, **TCP80), T)), count("sg-web", 2),
@@ -493,6 +496,9 @@ write("idempotence/failed-call-not-remembered.toml", "idempotence: only successf
 
 # ---- Other actions' errors ----
 def other(slug, what, steps, **kw):
+    # Every scenario checks the world with a rule count or a packet, not only the answer.
+    if not any("count_rules" in s or "packet" in s for s in steps):
+        steps = steps + unchanged()
     write(f"actions/{slug}.toml", what, what + ".", steps, **kw)
 
 other("create-group-type", "CreateSecurityGroup: SecurityGroupType not normal/enterprise gives 400 InvalidSecurityGroupType.ValueNotSupported",
@@ -655,11 +661,14 @@ other("prefix-list-delete-in-use", "DeletePrefixList: a list a rule uses gives 4
        err(q("DeletePrefixList", ("PrefixListId", "pl-office")), "DependencyViolation", 403),
        ok(q("DescribePrefixLists", ("PrefixListId.1", "pl-office")), expect_response={"PrefixLists": {"PrefixList": [{"PrefixListId": "pl-office", "AssociationCount": 1}]}}),
        ok(q("DeletePrefixList", ("PrefixListId", "pl-v6"))),
-       ok(q("DescribePrefixLists"), expect_response={"TotalCount": 1})])
+       ok(q("DescribePrefixLists"), expect_response={"TotalCount": 1}),
+       count("sg-web", 2),
+       {"packet": "tcp 203.0.113.9:40000 -> 192.168.1.10:22", "expect": "accept", "expect_rule": "sgr-000000000001"}])
 other("prefix-list-quota-via-rules", "ModifyPrefixList: raising MaxEntries beyond a using group's quota gives 403 AuthorizationLimitExceed",
       [ok(auth(*perm(1, IpProtocol="TCP", PortRange="22/22", SourcePrefixListId="pl-office"))),
        err(q("ModifyPrefixList", ("PrefixListId", "pl-office"), ("MaxEntries", "20")), "AuthorizationLimitExceed", 403),
-       ok(q("DescribePrefixListAttributes", ("PrefixListId", "pl-office")), expect_response={"MaxEntries": 10})],
+       ok(q("DescribePrefixListAttributes", ("PrefixListId", "pl-office")), expect_response={"MaxEntries": 10}),
+       count("sg-web", 2)],
       extra="[limits]\nrules_per_group = 12")
 write("prefix-lists/edits-change-decisions.toml", "prefix lists: edits change the decisions of the rules that use them",
       "A rule using a new list follows every ModifyPrefixList at once.",
