@@ -724,5 +724,23 @@ other("join-leave-ok", "Join/LeaveSecurityGroup: membership changes decide packe
        {"packet": "tcp 192.168.1.10:40000 -> 192.168.1.11:80", "expect": "drop", "expect_reason": "default"},
        err(q("DeleteSecurityGroup", ("SecurityGroupId", "sg-db")), "DependencyViolation", 403)])
 
+other("managed-modify", "Modify…Rule and ModifySecurityGroupPolicy on a service-managed group give 403 InvalidOperation.ResourceManagedByCloudProduct",
+      [err(q("ModifySecurityGroupRule", ("SecurityGroupId", "sg-managed"), ("SecurityGroupRuleId", "sgr-x"), ("PortRange", "1/2")), "InvalidOperation.ResourceManagedByCloudProduct", 403),
+       err(q("ModifySecurityGroupPolicy", ("SecurityGroupId", "sg-managed"), ("InnerAccessPolicy", "Drop")), "InvalidOperation.ResourceManagedByCloudProduct", 403),
+       err(q("RevokeSecurityGroupEgress", ("SecurityGroupId", "sg-managed"), *perm(1, IpProtocol="ALL", PortRange="-1/-1", DestCidrIp="0.0.0.0/0")), "InvalidOperation.ResourceManagedByCloudProduct", 403),
+       count("sg-managed", 0)])
+write("request/client-token-malformed.toml", "request: a ClientToken over 64 characters",
+      "sgsim's choice: 400 InvalidClientToken.Malformed, nothing changes.",
+      [err(auth(*perm(1, **TCP80), ("ClientToken", "t" * 65)), "InvalidClientToken.Malformed", 400)] + unchanged())
+write("request/permissions-per-request.toml", "request: Permissions.N beyond the permissions_per_request limit",
+      "With permissions_per_request = 2, Permissions.3 is an unknown parameter and ignored, however invalid.",
+      [ok(auth(*perm(1, IpProtocol="TCP", PortRange="80/80", SourceCidrIp="0.0.0.0/0"),
+               *perm(2, IpProtocol="TCP", PortRange="81/81", SourceCidrIp="0.0.0.0/0"),
+               *perm(3, IpProtocol="bogus"))),
+       count("sg-web", 3),
+       err(auth(*perm(3, IpProtocol="TCP", PortRange="82/82", SourceCidrIp="0.0.0.0/0")), "MissingParameter", 400),
+       count("sg-web", 3)],
+      extra="[limits]\npermissions_per_request = 2")
+
 if __name__ == "__main__":
     pass
