@@ -203,3 +203,50 @@ fn two_writers_lose_nothing() {
     assert_eq!(rule_count(&w), 41, "1 rule + 2 × 20 new rules");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn the_seed_samples_apply_through_sgsim_call() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let d = dir("seed");
+    let w = d.join("seed.toml");
+    std::fs::copy(root.join("examples/seed.toml"), &w).unwrap();
+    let calls = root.join("examples/seed-calls.txt");
+    let out = sgsim(&[
+        "call",
+        "--world",
+        &world_arg(&w),
+        "--json",
+        "--calls",
+        &calls.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4);
+    let described: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
+    let perms = described["Permissions"]["Permission"].as_array().unwrap();
+    assert_eq!(perms.len(), 3);
+    assert_eq!(perms[0]["SourceCidrIp"], "10.0.0.0/8");
+    assert_eq!(perms[0]["Policy"], "Accept");
+    assert_eq!(perms[1]["SourceGroupId"], "sg-1651fbb00");
+    assert_eq!(perms[1]["SourceGroupOwnerAccount"], "test@aliyun.com");
+    assert_eq!(perms[1]["Policy"], "Drop");
+    assert_eq!(perms[2]["SourcePrefixListId"], "pl-x1j1k5ykzqlixdcy0000");
+    assert_eq!(perms[2]["Policy"], "Drop");
+    // The world file now holds them, and the packets are decided by them.
+    let out = sgsim(&[
+        "check",
+        "--world",
+        &world_arg(&w),
+        "tcp 192.168.1.20:40000 -> 192.168.1.10:22",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "the partner group is dropped");
+    let out = sgsim(&[
+        "check",
+        "--world",
+        &world_arg(&w),
+        "tcp 10.1.1.1:40000 -> 192.168.1.10:22",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "10.0.0.0/8 is accepted");
+    let _ = std::fs::remove_dir_all(&d);
+}
