@@ -56,15 +56,29 @@ pub struct WorldError {
 
 impl fmt::Display for WorldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.origin)?;
+        let mut s = self.origin.clone();
         if let Some((l, c)) = self.position {
-            write!(f, ":{l}:{c}")?;
+            s.push_str(&format!(":{l}:{c}"));
         }
         if let Some(ctx) = &self.context {
-            write!(f, ": {ctx}")?;
+            s.push_str(&format!(": {ctx}"));
         }
-        write!(f, ": {}", self.message)
+        s.push_str(&format!(": {}", self.message));
+        f.write_str(&one_line(&s))
     }
+}
+
+/// Escapes line breaks and other control characters so a message stays on one line.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl std::error::Error for WorldError {}
@@ -157,7 +171,7 @@ struct RawGroup {
     service_managed: Option<bool>,
     create_time: Option<String>,
     #[serde(default)]
-    rules: Vec<RawRule>,
+    rules: Vec<serde_json::Value>,
 }
 
 /// A rule as written in a file: the API's names in snake case.
@@ -296,10 +310,16 @@ pub(crate) fn parse_doc<S: serde::de::DeserializeOwned>(
     match format {
         Format::Toml => toml::from_str(text).map_err(|e| {
             let pos = e.span().map(|s| line_col(text, s.start));
-            fail(pos, e.message().trim().replace('\n', " "))
+            let message = e.message().trim();
+            let message = if message.is_empty() {
+                "invalid TOML".to_string()
+            } else {
+                message.replace('\n', " ")
+            };
+            fail(pos, message)
         }),
         Format::Json => serde_json::from_str(text).map_err(|e| {
-            let pos = (e.line() > 0).then(|| (e.line(), e.column()));
+            let pos = (e.line() > 0).then(|| (e.line(), e.column().max(1)));
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
             fail(pos, msg)
@@ -520,16 +540,18 @@ pub(crate) fn build_world<S>(
     for (gi, value) in doc.security_groups.into_iter().enumerate() {
         let value = import_group(value, base)
             .map_err(|m| err(Some(format!("security group {}", gi + 1)), m))?;
-        let g: RawGroup = serde_json::from_value(value).map_err(|e| {
-            err(
-                Some(format!("security group {}", gi + 1)),
-                e.to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })?;
+        let label = value.get("id").and_then(|v| v.as_str()).map_or_else(
+            || format!("security group {}", gi + 1),
+            |id| format!("group `{id}`"),
+        );
+        let g: RawGroup = serde_json::from_value(value)
+            .map_err(|e| err(Some(label.clone()), serde_message(&e)))?;
+        let mut rules = Vec::with_capacity(g.rules.len());
+        for (ri, rv) in g.rules.iter().enumerate() {
+            let r: RawRule = serde_json::from_value(rv.clone())
+                .map_err(|e| err(Some(format!("{label} rule {}", ri + 1)), serde_message(&e)))?;
+            rules.push(r);
+        }
         claim(&g.id, "security group")?;
         let ctx = Some(format!("group `{}`", g.id));
         let group_type = match g.group_type.as_deref() {
@@ -603,7 +625,7 @@ pub(crate) fn build_world<S>(
             create_time: g.create_time.unwrap_or_default(),
             rules: Vec::new(),
         });
-        raw_rules.push(g.rules);
+        raw_rules.push(rules);
     }
 
     for inst in doc.instances {
@@ -670,7 +692,11 @@ pub(crate) fn build_world<S>(
             }
         }
     }
-    let mut next_rule = world_max_rule_number(&raw_rules);
+    let mut next_rule = seen
+        .iter()
+        .filter_map(|id| crate::model::numbered_id(id, "sgr-"))
+        .max()
+        .unwrap_or(0);
     for (gi, rules) in raw_rules.iter().enumerate() {
         for (ri, raw) in rules.iter().enumerate() {
             let group = &world.security_groups[gi];
@@ -714,14 +740,10 @@ pub(crate) fn build_world<S>(
     Ok(world)
 }
 
-/// The largest `sgr-` + 12 digits number among the rule ids a file gives.
-fn world_max_rule_number(raw: &[Vec<RawRule>]) -> u64 {
-    raw.iter()
-        .flatten()
-        .filter_map(|r| r.id.as_deref())
-        .filter_map(|id| crate::model::numbered_id(id, "sgr-"))
-        .max()
-        .unwrap_or(0)
+/// A serde error's message without its position (which refers to a re-encoded value).
+fn serde_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    s.split(" at line ").next().unwrap_or_default().to_string()
 }
 
 /// A rule that failed the API's permission checks, as a file error naming the field.
