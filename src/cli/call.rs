@@ -132,7 +132,7 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
             let _ = out.flush();
         }
         if let Some(e) = &resp.error {
-            eprintln!("HTTP {} {}", e.status, e.code);
+            let _ = writeln!(std::io::stderr(), "HTTP {} {}", e.status, e.code);
             status = 1;
             break;
         }
