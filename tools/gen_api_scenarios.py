@@ -183,6 +183,7 @@ TCP80 = dict(IpProtocol="TCP", PortRange="80/80", SourceCidrIp="0.0.0.0/0")
 rows = [
     ("01-region-missing", "RegionId missing", q("AuthorizeSecurityGroup", ("SecurityGroupId", "sg-web"), *perm(1, **TCP80), region=False), "MissingParameter", 400),
     ("01-group-id-missing", "SecurityGroupId missing", q("AuthorizeSecurityGroup", *perm(1, **TCP80)), "MissingParameter", 400),
+    ("01-no-permission", "a call with no permission at all", auth(("Permissions.1.Foo", "bar")), "MissingParameter", 400),
     ("02-group-id-malformed", "SecurityGroupId with upper case", auth(*perm(1, **TCP80), group="sg-WEB"), "InvalidSecurityGroupId.Malformed", 400),
     ("03-group-not-found", "no such group", auth(*perm(1, **TCP80), group="sg-nope"), "InvalidSecurityGroupId.NotFound", 404),
     ("04-service-managed", "service-managed group", auth(*perm(1, **TCP80), group="sg-managed"), "InvalidOperation.ResourceManagedByCloudProduct", 403),
