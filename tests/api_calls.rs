@@ -255,3 +255,114 @@ fn deterministic_ids_follow_the_largest_number() {
     assert_eq!(r.status, 200);
     assert!(w.group("sg-web").unwrap().rules.is_empty());
 }
+
+#[test]
+fn permission_errors_name_the_full_parameter() {
+    let ok1 = "Permissions.1.IpProtocol=TCP&Permissions.1.PortRange=80/80&Permissions.1.SourceCidrIp=0.0.0.0/0";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "IpProtocol=XX&PortRange=1/1&SourceCidrIp=1.1.1.1",
+            "InvalidIpProtocol.ValueNotSupported",
+            "Permissions.2.IpProtocol",
+        ),
+        (
+            "PortRange=1/1&SourceCidrIp=1.1.1.1",
+            "MissingParameter",
+            "Permissions.2.IpProtocol",
+        ),
+        (
+            "IpProtocol=TCP&SourceCidrIp=1.1.1.1",
+            "InvalidPortRange.Malformed",
+            "Permissions.2.PortRange",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=-1/-1&SourceCidrIp=1.1.1.1",
+            "OperationDenied",
+            "Permissions.2.PortRange",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/8&SourceCidrIp=1.1.1.1",
+            "InvalidIpProtocol.Malformed",
+            "Permissions.2.PortRange",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&SourcePortRange=0/1&SourceCidrIp=1.1.1.1",
+            "InvalidSourcePortRange.Malformed",
+            "Permissions.2.SourcePortRange",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&Policy=x&SourceCidrIp=1.1.1.1",
+            "InvalidPolicy.Malformed",
+            "Permissions.2.Policy",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&Priority=x&SourceCidrIp=1.1.1.1",
+            "InvalidPriority.Malformed",
+            "Permissions.2.Priority",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&NicType=x&SourceCidrIp=1.1.1.1",
+            "InvalidNicType.ValueNotSupported",
+            "Permissions.2.NicType",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9",
+            "MissingParameter.Source",
+            "Permissions.2",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&SourceCidrIp=1.1.1.1/99",
+            "InvalidParam.SourceCidrIp",
+            "Permissions.2.SourceCidrIp",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&SourceCidrIp=1.1.1.1&DestCidrIp=x",
+            "InvalidParam.DestCidrIp",
+            "Permissions.2.DestCidrIp",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&Ipv6SourceCidrIp=x",
+            "InvalidParam.Ipv6SourceCidrIp",
+            "Permissions.2.Ipv6SourceCidrIp",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&SourceGroupId=sg-none",
+            "InvalidSourceGroupId.NotFound",
+            "Permissions.2.SourceGroupId",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&SourceGroupId=sg-web",
+            "InvalidParamter.Conflict",
+            "Permissions.2.SourceGroupId",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=9/9&SourcePrefixListId=pl-none",
+            "InvalidPrefixListId.NotFound",
+            "Permissions.2.SourcePrefixListId",
+        ),
+        (
+            "IpProtocol=ICMP&PortRange=-1/-1&Ipv6SourceCidrIp=::/0",
+            "InvalidParam.Ipv4ProtocolConflictWithIpv6Address",
+            "Permissions.2.Ipv6SourceCidrIp",
+        ),
+        (
+            "IpProtocol=TCP&PortRange=80/80&SourceCidrIp=0.0.0.0/0",
+            "InvalidParam.DuplicatePermissions",
+            "Permissions.2",
+        ),
+    ];
+    for (fields, code, param) in cases {
+        let p2: Vec<String> = fields
+            .split('&')
+            .map(|f| format!("Permissions.2.{f}"))
+            .collect();
+        let mut w = world();
+        let before = w.clone();
+        let r = call(&mut w, &format!("{AUTH}&{ok1}&{}", p2.join("&")));
+        let e = r.error.unwrap_or_else(|| panic!("{fields}: no error"));
+        assert_eq!(e.code.as_str(), *code, "{fields}");
+        assert_eq!(e.param.as_deref(), Some(*param), "{fields}");
+        assert!(e.message.contains(param), "{fields}: {}", e.message);
+        assert_eq!(w, before);
+    }
+}
