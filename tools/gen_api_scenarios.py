@@ -743,5 +743,15 @@ write("request/permissions-per-request.toml", "request: Permissions.N beyond the
        count("sg-web", 3)],
       extra="[limits]\npermissions_per_request = 2")
 
+other("modify-egress-ok", "ModifySecurityGroupEgressRule: the peer is DestCidrIp and the local CIDR SourceCidrIp",
+      [ok(auth(*perm(1, IpProtocol="UDP", PortRange="53/53", DestCidrIp="192.168.0.2"), egress=True)),
+       ok(q("ModifySecurityGroupEgressRule", ("SecurityGroupId", "sg-web"), ("SecurityGroupRuleId", "sgr-000000000001"),
+            ("DestCidrIp", "192.168.0.3"), ("SourceCidrIp", "192.168.1.10"), ("Policy", "drop"), ("Priority", "2"))),
+       {"packet": "udp 192.168.1.10:5353 -> 192.168.0.3:53", "direction": "egress", "expect": "drop", "expect_rule": "sgr-000000000001"},
+       {"packet": "udp 192.168.1.11:5353 -> 192.168.0.3:53", "direction": "egress", "expect": "accept", "expect_reason": "default"},
+       err(q("ModifySecurityGroupEgressRule", ("SecurityGroupId", "sg-web"), ("SecurityGroupRuleId", "sgr-000000000001"), ("DestGroupId", "sg-db")), "InvalidParam.Permissions", 400),
+       err(q("ModifySecurityGroupEgressRule", ("SecurityGroupId", "sg-web"), ("SecurityGroupRuleId", "sgr-000000000001"), ("DestCidrIp", "192.168.1.10/32")), "InvalidParamter.Conflict", 400),
+       count("sg-web", 2)])
+
 if __name__ == "__main__":
     pass
