@@ -778,7 +778,6 @@ const WRONG_TYPES: &[(&str, Format, &str)] = &[
 ];
 
 #[test]
-#[ignore = "bug: wrongly typed values give serde's wording with Rust type names and no field (`security group 1: data did not match any variant of untagged enum IntOrString` for `priority = 1.5`)"]
 fn world_type_errors_name_the_field_not_a_rust_type() {
     for (text, format, field) in WRONG_TYPES {
         let msg = load_str(text, *format, "w.file")
