@@ -84,11 +84,32 @@ pub fn one_line(s: &str) -> String {
 impl std::error::Error for WorldError {}
 
 /// An integer or a string, as ids of accounts and priorities may be written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 enum IntOrString {
-    Int(i64),
+    Int(i128),
     Str(String),
+}
+
+impl<'de> Deserialize<'de> for IntOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = IntOrString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or a string of digits")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<IntOrString, E> {
+                Ok(IntOrString::Int(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<IntOrString, E> {
+                Ok(IntOrString::Int(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<IntOrString, E> {
+                Ok(IntOrString::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl IntOrString {
@@ -132,15 +153,37 @@ struct RawVpc {
     id: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A prefix-list entry: a CIDR string or a table `{ cidr, description }`.
+#[derive(Debug)]
 enum RawEntry {
     Cidr(String),
-    Full {
-        cidr: String,
-        #[serde(default)]
-        description: String,
-    },
+    Full { cidr: String, description: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntryTable {
+    cidr: String,
+    #[serde(default)]
+    description: String,
+}
+
+impl<'de> Deserialize<'de> for RawEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(RawEntry::Cidr(s)),
+            v @ serde_json::Value::Object(_) => serde_json::from_value::<RawEntryTable>(v)
+                .map(|t| RawEntry::Full {
+                    cidr: t.cidr,
+                    description: t.description,
+                })
+                .map_err(|e| D::Error::custom(serde_message(&e))),
+            _ => Err(D::Error::custom(
+                "expected a CIDR string or a table `{ cidr, description }`",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -307,24 +350,64 @@ pub(crate) fn parse_doc<S: serde::de::DeserializeOwned>(
         message,
         api_error: None,
     };
+    // The path of the value that failed (`prefix_lists[0].entries[1]`), when known.
+    let with_path = |path: &serde_path_to_error::Path, message: String| {
+        let p = path.to_string();
+        if p.is_empty() || p == "." || p == "?" {
+            message
+        } else {
+            format!("field `{p}`: {message}")
+        }
+    };
     match format {
-        Format::Toml => toml::from_str(text).map_err(|e| {
-            let pos = e.span().map(|s| line_col(text, s.start));
-            let message = e.message().trim();
-            let message = if message.is_empty() {
-                "invalid TOML".to_string()
-            } else {
-                message.replace('\n', " ")
-            };
-            fail(pos, message)
-        }),
-        Format::Json => serde_json::from_str(text).map_err(|e| {
-            let pos = (e.line() > 0).then(|| (e.line(), e.column().max(1)));
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            fail(pos, msg)
-        }),
+        Format::Toml => {
+            let de = toml::Deserializer::new(text);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let path = e.path().clone();
+                let e = e.into_inner();
+                let pos = e.span().map(|s| line_col(text, s.start));
+                let message = e.message().trim();
+                let message = if message.is_empty() {
+                    "invalid TOML".to_string()
+                } else {
+                    humanize(&message.replace('\n', " "))
+                };
+                fail(pos, with_path(&path, message))
+            })
+        }
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                let path = e.path().clone();
+                let e = e.into_inner();
+                let pos = (e.line() > 0).then(|| (e.line(), e.column().max(1)));
+                fail(pos, with_path(&path, serde_message(&e)))
+            })
+        }
     }
+}
+
+/// Serde's wording without Rust type names: `expected u32` → `expected a non-negative
+/// integer`, `expected struct RawGroup` → `expected a table`.
+fn humanize(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, words) in [
+        ("u8", "a small non-negative integer"),
+        ("u16", "a non-negative integer"),
+        ("u32", "a non-negative integer"),
+        ("u64", "a non-negative integer"),
+        ("i64", "an integer"),
+        ("usize", "a non-negative integer"),
+    ] {
+        out = out.replace(&format!("expected {rust}"), &format!("expected {words}"));
+    }
+    while let Some(i) = out.find("struct ") {
+        let end = out[i + 7..]
+            .find(|c: char| !c.is_alphanumeric() && c != '_')
+            .map_or(out.len(), |j| i + 7 + j);
+        out.replace_range(i..end, "a table");
+    }
+    out
 }
 
 /// Loads and validates a world file; the format is chosen by the extension.
@@ -544,12 +627,17 @@ pub(crate) fn build_world<S>(
             || format!("security group {}", gi + 1),
             |id| format!("group `{id}`"),
         );
-        let g: RawGroup = serde_json::from_value(value)
-            .map_err(|e| err(Some(label.clone()), serde_message(&e)))?;
+        if !value.is_object() {
+            return Err(err(
+                Some(format!("field `security_groups[{gi}]`")),
+                "expected a table (a security group)".into(),
+            ));
+        }
+        let g: RawGroup = from_value(value).map_err(|m| err(Some(label.clone()), m))?;
         let mut rules = Vec::with_capacity(g.rules.len());
         for (ri, rv) in g.rules.iter().enumerate() {
-            let r: RawRule = serde_json::from_value(rv.clone())
-                .map_err(|e| err(Some(format!("{label} rule {}", ri + 1)), serde_message(&e)))?;
+            let r: RawRule = from_value(rv.clone())
+                .map_err(|m| err(Some(format!("{label} rule {}", ri + 1)), m))?;
             rules.push(r);
         }
         claim(&g.id, "security group")?;
@@ -740,10 +828,24 @@ pub(crate) fn build_world<S>(
     Ok(world)
 }
 
-/// A serde error's message without its position (which refers to a re-encoded value).
+/// Deserializes a value, naming the field that failed (`field `priority`: …`).
+fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = serde_message(e.inner());
+        if path.is_empty() || path == "." || path == "?" {
+            message
+        } else {
+            format!("field `{path}`: {message}")
+        }
+    })
+}
+
+/// A serde error's message without its position (which refers to a re-encoded value) and
+/// without Rust type names.
 fn serde_message(e: &serde_json::Error) -> String {
     let s = e.to_string();
-    s.split(" at line ").next().unwrap_or_default().to_string()
+    humanize(s.split(" at line ").next().unwrap_or_default())
 }
 
 /// A rule that failed the API's permission checks, as a file error naming the field.

@@ -804,7 +804,7 @@ fn scenario_run_counts_passes_and_failures() {
     );
     assert!(lines[1].contains("step 1"), "{r:#?}");
     assert_eq!(lines.last().copied(), Some("1 passed, 1 failed"), "{r:#?}");
-    assert!(!r.stderr.contains("panicked"), "{r:#?}");
+    assert!(r.stderr.is_empty(), "nothing on stderr: {r:#?}");
 }
 
 #[test]
@@ -957,4 +957,40 @@ fn single_check_and_scenario_run_with_a_closed_stdout_do_not_panic() {
     let r = run_with_closed_stdout(&["scenario", "run", "scenarios"]);
     assert!(!r.stderr.contains("panicked"), "{r:#?}");
     assert_ne!(r.code, 101, "{r:#?}");
+}
+
+#[test]
+fn check_reads_a_json_world() {
+    let dir = TempDir::new("json-world");
+    let world = dir.write(
+        "w.json",
+        r#"{
+  "vpcs": [{ "id": "vpc-1" }],
+  "security_groups": [{ "id": "sg-j", "vpc_id": "vpc-1", "rules": [
+    { "id": "sgr-j-dns", "direction": "ingress", "ip_protocol": "udp", "port_range": "53/53",
+      "ipv6_source_cidr_ip": "2001:db8::/32", "priority": "5" }
+  ]}],
+  "instances": [{ "id": "i-j", "vpc_id": "vpc-1", "security_groups": ["sg-j"],
+                  "private_ips": ["10.0.0.1", "2001:db8::53"] }]
+}"#,
+    );
+    let r = run(&[
+        "check",
+        "--world",
+        &world,
+        "--json",
+        "udp [2001:db8:1::1]:5353 -> [2001:db8::53]:53",
+    ]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    let v = json_line(r.stdout.trim_end());
+    assert_eq!(v["rule"], "sgr-j-dns");
+    assert_eq!(v["target"], "i-j");
+    assert_eq!(v["packet"], "udp [2001:db8:1::1]:5353 -> [2001:db8::53]:53");
+    let r = run(&[
+        "check",
+        "--world",
+        &world,
+        "udp [2001:db9::1]:5353 -> [2001:db8::53]:53",
+    ]);
+    assert_eq!(r.code, 1, "{r:#?}");
 }

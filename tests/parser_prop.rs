@@ -764,6 +764,41 @@ fn world_errors_name_the_problem() {
     }
 }
 
+/// Wrongly typed values: the error names the field, in the user's words (STYLE: no Rust
+/// type names; SPEC §5: the group, the rule's index and the field).
+const WRONG_TYPES: &[(&str, Format, &str)] = &[
+    (
+        "[[security_groups]]\nid = \"sg-1\"\nrules = [{ direction = \"ingress\", ip_protocol = \"TCP\", port_range = \"22/22\", source_cidr_ip = \"0.0.0.0/0\", priority = 1.5 }]\n",
+        Format::Toml,
+        "priority",
+    ),
+    ("account_id = 1.5\n", Format::Toml, "account_id"),
+    ("[[prefix_lists]]\nid = \"pl-1\"\nentries = [5]\n", Format::Toml, "entries"),
+    (r#"{"security_groups": [5]}"#, Format::Json, "security_groups"),
+];
+
+#[test]
+fn world_type_errors_name_the_field_not_a_rust_type() {
+    for (text, format, field) in WRONG_TYPES {
+        let msg = load_str(text, *format, "w.file")
+            .expect_err("refused")
+            .to_string();
+        for rust in [
+            "IntOrString",
+            "RawEntry",
+            "RawGroup",
+            "untagged enum",
+            "struct ",
+        ] {
+            assert!(!msg.contains(rust), "{text:?}: `{msg}` names `{rust}`");
+        }
+        assert!(
+            msg.contains(field),
+            "{text:?}: `{msg}` does not name `{field}`"
+        );
+    }
+}
+
 const TOML_TOKENS: &[&str] = &[
     "[[vpcs]]\n",
     "[[security_groups]]\n",
@@ -1134,6 +1169,9 @@ fn arb_gen_instance() -> impl Strategy<Value = GenInstance> {
         })
 }
 
+/// A `client_tokens` record: token, action, parameters, response.
+type GenToken = (String, String, Vec<(String, String)>, Value);
+
 #[derive(Debug, Clone)]
 struct GenWorld {
     region: Option<String>,
@@ -1144,6 +1182,44 @@ struct GenWorld {
     prefix_lists: Vec<GenPrefixList>,
     groups: Vec<GenGroup>,
     instances: Vec<GenInstance>,
+    client_tokens: Vec<GenToken>,
+}
+
+/// A JSON value as API responses hold them: no nulls, integers that TOML can hold.
+fn arb_response() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        arb_text().prop_map(Value::from),
+        any::<i32>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        3 => "[A-Za-z]{1,10}",
+                        1 => prop::sample::select(vec!["a.b", "a b", "\"", "é", "[x]", "1"])
+                            .prop_map(String::from),
+                    ],
+                    inner
+                ),
+                0..4
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+fn arb_client_token() -> impl Strategy<Value = GenToken> {
+    (
+        "[A-Za-z0-9-]{1,64}",
+        prop::sample::select(vec!["AuthorizeSecurityGroup", "CreateSecurityGroup"])
+            .prop_map(String::from),
+        prop::collection::vec(("[A-Za-z.0-9]{1,20}", arb_text()), 0..4),
+        prop::collection::vec(("[A-Za-z]{1,10}", arb_response()), 0..4)
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+    )
 }
 
 fn arb_gen_world() -> impl Strategy<Value = GenWorld> {
@@ -1158,19 +1234,25 @@ fn arb_gen_world() -> impl Strategy<Value = GenWorld> {
         prop::collection::vec(arb_gen_prefix_list(), 0..3),
         prop::collection::vec(arb_gen_group(), 1..5),
         prop::collection::vec(arb_gen_instance(), 0..4),
+        prop::collection::vec(arb_client_token(), 0..3),
     )
         .prop_map(
-            |((region, account, account_name, limits, vpcs), prefix_lists, groups, instances)| {
-                GenWorld {
-                    region,
-                    account,
-                    account_name,
-                    limits,
-                    vpcs,
-                    prefix_lists,
-                    groups,
-                    instances,
-                }
+            |(
+                (region, account, account_name, limits, vpcs),
+                prefix_lists,
+                groups,
+                instances,
+                client_tokens,
+            )| GenWorld {
+                region,
+                account,
+                account_name,
+                limits,
+                vpcs,
+                prefix_lists,
+                groups,
+                instances,
+                client_tokens,
             },
         )
 }
@@ -1423,6 +1505,16 @@ fn build_doc(g: &GenWorld) -> Value {
     }
     if !inst_docs.is_empty() {
         doc.insert("instances".into(), Value::Array(inst_docs));
+    }
+    if !g.client_tokens.is_empty() {
+        let records = g
+            .client_tokens
+            .iter()
+            .map(|(token, action, params, response)| {
+                json!({ "token": token, "action": action, "params": params, "response": response })
+            })
+            .collect();
+        doc.insert("client_tokens".into(), Value::Array(records));
     }
     Value::Object(doc)
 }
@@ -1688,6 +1780,9 @@ fn world_generator_covers_the_schema() {
         if !w.prefix_lists.is_empty() {
             see("prefix list");
         }
+        if !w.client_tokens.is_empty() {
+            see("client token");
+        }
     }
     for kind in [
         "classic group",
@@ -1702,6 +1797,7 @@ fn world_generator_covers_the_schema() {
         "instance",
         "secondary eni",
         "prefix list",
+        "client token",
     ] {
         assert!(
             seen.get(kind).copied().unwrap_or(0) >= 5,
