@@ -6,32 +6,17 @@
 //! as it validates written ones. What `sgsim call … DescribeSecurityGroupAttribute` prints
 //! re-imports to the same rules, ids included.
 
+use crate::world_file::snake_case;
 use serde_json::{Map, Value};
 
-/// Permission fields copied into a world-file rule (by their snake-case names).
-const RULE_FIELDS: &[&str] = &[
-    "Direction",
-    "IpProtocol",
-    "PortRange",
-    "SourcePortRange",
-    "SourceCidrIp",
-    "Ipv6SourceCidrIp",
-    "SourceGroupId",
-    "SourceGroupOwnerAccount",
-    "SourceGroupOwnerId",
-    "SourcePrefixListId",
-    "DestCidrIp",
-    "Ipv6DestCidrIp",
-    "DestGroupId",
-    "DestGroupOwnerAccount",
-    "DestGroupOwnerId",
-    "DestPrefixListId",
-    "NicType",
-    "Policy",
-    "Priority",
-    "Description",
-    "CreateTime",
-];
+/// Permission fields copied into a world-file rule (by their snake-case names): the rule
+/// fields a permission carries, plus its direction and creation time.
+fn rule_fields() -> impl Iterator<Item = &'static str> {
+    ["Direction"]
+        .into_iter()
+        .chain(crate::api::permission::PERMISSION_FIELDS.iter().copied())
+        .chain(["CreateTime"])
+}
 
 /// World-file group keys an imported element may set besides the response's own fields.
 pub const PASS_THROUGH: &[&str] = &[
@@ -44,22 +29,6 @@ pub const PASS_THROUGH: &[&str] = &[
     "vpc_id",
     "inner_access_policy",
 ];
-
-/// `Ipv6SourceCidrIp` → `ipv6_source_cidr_ip`.
-pub fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// A string field of the response; a number is accepted for `Priority` (and owner ids).
 fn text(v: &Value, what: &str) -> Result<Option<Value>, String> {
@@ -127,8 +96,8 @@ pub fn describe_to_group(response: &Value) -> Result<Value, String> {
                 rule.insert("id".into(), v);
             }
         }
-        for field in RULE_FIELDS {
-            if let Some(v) = perm.get(*field) {
+        for field in rule_fields() {
+            if let Some(v) = perm.get(field) {
                 if let Some(v) = text(v, &format!("Permission.{n}.{field}"))? {
                     rule.insert(snake_case(field), v);
                 }
