@@ -5,8 +5,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alloc_count;
 pub mod api;
+pub mod bench;
+pub mod classbench;
 pub mod engine;
+pub mod generate;
 pub mod model;
 pub mod packet;
 pub mod scenario;

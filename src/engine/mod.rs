@@ -1,5 +1,7 @@
 //! Deciding packets: the engine's rule model, the reference evaluator (the slow oracle that
 //! defines the semantics) and the compiled matcher.
 
+pub mod compile;
+pub mod matcher;
 pub mod reference;
 pub mod rule;

@@ -1,0 +1,151 @@
+//! Criterion benchmarks of the compiled matcher: build and lookup apart, on ClassBench sets
+//! (1k and 10k, with their traces) and generated sets (100 to 100k rules), with the linear
+//! scan as the baseline; and batch lookups on one thread and on two.
+//!
+//! Every lookup benchmark first checks its answers against the linear scan on a sample.
+//! Run: `cargo bench --bench matcher` (a few minutes); medians go to `benches/README.md`.
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use sgsim::classbench::{load_filters, load_trace};
+use sgsim::engine::matcher::Matcher;
+use sgsim::engine::rule::{linear_scan, EngineRule};
+use sgsim::model::Packet;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const CLASSBENCH: [&str; 6] = [
+    "acl1_1k", "fw1_1k", "ipc1_1k", "acl2_10k", "fw1_10k", "ipc1_10k",
+];
+const GENERATED: [usize; 4] = [100, 1_000, 10_000, 100_000];
+
+fn data_dir() -> Option<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [
+        std::env::var_os("SGSIM_CLASSBENCH_DIR").map(PathBuf::from),
+        Some(manifest.join("../shared/data/classbench")),
+        Some(PathBuf::from("/work/shared/data/classbench")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_dir())
+}
+
+/// (name, rules, packets) for every set benchmarked.
+fn sets() -> Vec<(String, Vec<EngineRule>, Vec<Packet>)> {
+    let mut out = Vec::new();
+    if let Some(dir) = data_dir() {
+        for name in CLASSBENCH {
+            let (f, t) = (dir.join(name), dir.join(format!("{name}_trace")));
+            if let (Ok(rules), Ok(trace)) = (load_filters(&f), load_trace(&t)) {
+                let packets = trace.into_iter().map(|t| t.packet).collect();
+                out.push((format!("cb_{name}"), rules, packets));
+            }
+        }
+    }
+    for n in GENERATED {
+        let rules = sgsim::generate::generate(n, 1);
+        let packets = sgsim::generate::packets(&rules, 10_000, 2);
+        out.push((format!("gen_{n}"), rules, packets));
+    }
+    out
+}
+
+/// Asserts the matcher's answers equal the linear scan's on a sample; returns how many of
+/// the packets match some rule.
+fn check(name: &str, rules: &[EngineRule], m: &Matcher, packets: &[Packet]) -> usize {
+    let step = (packets.len() / 500).max(1);
+    for p in packets.iter().step_by(step) {
+        assert_eq!(m.lookup(p), linear_scan(rules, p), "{name}: {p:?}");
+    }
+    packets.iter().filter(|p| m.lookup(p).is_some()).count()
+}
+
+fn bench(c: &mut Criterion) {
+    let sets = sets();
+
+    let mut build = c.benchmark_group("build");
+    build
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for (name, rules, _) in &sets {
+        build.throughput(Throughput::Elements(rules.len() as u64));
+        build.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| Matcher::compile(black_box(rules)).unwrap())
+        });
+    }
+    build.finish();
+
+    let mut lookup = c.benchmark_group("lookup");
+    lookup
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for (name, rules, packets) in &sets {
+        let m = Matcher::compile(rules).unwrap();
+        let hits = check(name, rules, &m, packets);
+        lookup.throughput(Throughput::Elements(packets.len() as u64));
+        lookup.bench_function(BenchmarkId::new("matcher", name), |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for p in packets {
+                    n += usize::from(m.lookup(black_box(p)).is_some());
+                }
+                assert_eq!(n, hits);
+                n
+            })
+        });
+    }
+    // The baseline, at sizes where it finishes: a slice of the packets.
+    for (name, rules, packets) in &sets {
+        if rules.len() > 10_000 {
+            continue;
+        }
+        let few = &packets[..packets
+            .len()
+            .min(if rules.len() > 2_000 { 200 } else { 2_000 })];
+        lookup.throughput(Throughput::Elements(few.len() as u64));
+        lookup.bench_function(BenchmarkId::new("linear_scan", name), |b| {
+            b.iter(|| {
+                few.iter()
+                    .filter(|p| linear_scan(rules, black_box(p)).is_some())
+                    .count()
+            })
+        });
+    }
+    lookup.finish();
+
+    // Batch: the same lookups on a pool of 1 and of 2 threads.
+    let mut batch = c.benchmark_group("batch");
+    batch
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for (name, rules, packets) in sets
+        .iter()
+        .filter(|(n, _, _)| n == "cb_fw1_10k" || n == "gen_100000")
+    {
+        let m = Matcher::compile(rules).unwrap();
+        // Enough work per batch that thread start-up does not dominate.
+        let many: Vec<Packet> = packets.iter().cycle().take(200_000).copied().collect();
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            batch.throughput(Throughput::Elements(many.len() as u64));
+            batch.bench_function(BenchmarkId::new(format!("{threads}_threads"), name), |b| {
+                b.iter_batched(
+                    || (),
+                    |()| pool.install(|| m.lookup_batch(black_box(&many))),
+                    BatchSize::PerIteration,
+                )
+            });
+        }
+    }
+    batch.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,261 @@
+//! The compiled matcher against the linear scan on random rule sets: overlaps, ties at equal
+//! rank (drop wins, then the smallest id, then the first index), /0, /32, /128, ports 0, 1
+//! and 65535, IPv6, multi-network peers (what group and prefix-list peers lower to), local
+//! CIDRs, ICMP-style family confinement, and both directions; packets random and at the edges
+//! of every rule. `SGSIM_PROPTEST_CASES` raises the case count (default 256).
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use proptest::prelude::*;
+use sgsim::engine::matcher::Matcher;
+use sgsim::engine::rule::{linear_scan_dir, EngineRule};
+use sgsim::model::{Family, Packet, Policy, PortRange};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+fn cases() -> u32 {
+    std::env::var("SGSIM_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+const V4_BASES: [u32; 7] = [
+    0x0A00_0000,
+    0x0A00_0001,
+    0x0A00_0100,
+    0x0A01_0000,
+    0xC0A8_0001,
+    0x0000_0000,
+    0xFFFF_FFFF,
+];
+const V4_LENS: [u8; 8] = [0, 1, 8, 16, 24, 30, 31, 32];
+const V6_BASES: [u128; 5] = [
+    0x2001_0db8_0000_0000_0000_0000_0000_0001,
+    0x2001_0db8_0000_0001_0000_0000_0000_0000,
+    0x2001_0db8_0000_0000_0000_0000_0000_0000,
+    0,
+    u128::MAX,
+];
+const V6_LENS: [u8; 7] = [0, 1, 32, 64, 120, 127, 128];
+const PORTS: [u16; 8] = [0, 1, 22, 80, 443, 1024, 65534, 65535];
+
+fn v4_addr() -> impl Strategy<Value = u32> {
+    (prop::sample::select(&V4_BASES[..]), 0u32..4).prop_map(|(b, d)| b ^ d)
+}
+
+fn v6_addr() -> impl Strategy<Value = u128> {
+    (prop::sample::select(&V6_BASES[..]), 0u128..4).prop_map(|(b, d)| b ^ d)
+}
+
+fn net(family: Family) -> BoxedStrategy<IpNet> {
+    match family {
+        Family::V4 => (v4_addr(), prop::sample::select(&V4_LENS[..]))
+            .prop_map(|(a, l)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc()))
+            .boxed(),
+        Family::V6 => (v6_addr(), prop::sample::select(&V6_LENS[..]))
+            .prop_map(|(a, l)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).unwrap().trunc()))
+            .boxed(),
+    }
+}
+
+fn any_net() -> BoxedStrategy<IpNet> {
+    prop_oneof![4 => net(Family::V4), 2 => net(Family::V6)].boxed()
+}
+
+fn ports() -> impl Strategy<Value = PortRange> {
+    prop_oneof![
+        2 => Just(PortRange::ANY),
+        3 => (prop::sample::select(&PORTS[..]), prop::sample::select(&PORTS[..]))
+            .prop_map(|(a, b)| PortRange::new(a.min(b), a.max(b)).unwrap()),
+    ]
+}
+
+fn rule() -> impl Strategy<Value = EngineRule> {
+    (
+        prop::sample::select(&["a", "b", "ab", "b0", "sgr-1", "sgr-10", "sgr-2"][..]),
+        1u32..5,
+        prop::bool::ANY,
+        prop::option::of(prop::sample::select(&[6u8, 17, 1, 58, 47, 0][..])),
+        prop::option::of(prop_oneof![Just(Family::V4), Just(Family::V6)]),
+        ports(),
+        ports(),
+        // Mostly one network; sometimes several of either family (group / prefix-list
+        // peers), sometimes none.
+        prop_oneof![6 => prop::collection::vec(any_net(), 1..2), 2 => prop::collection::vec(any_net(), 0..6)],
+        prop::option::of(any_net()),
+    )
+        .prop_map(
+            |(id, rank, drop, protocol, family, dst, src, peer, local)| EngineRule {
+                id: id.to_string(),
+                group: "sg-x".to_string(),
+                rank,
+                policy: if drop { Policy::Drop } else { Policy::Accept },
+                protocol,
+                family,
+                dst_ports: dst,
+                src_ports: src,
+                peer,
+                local,
+            },
+        )
+}
+
+fn packet() -> impl Strategy<Value = Packet> {
+    let addrs = prop_oneof![
+        3 => (v4_addr(), v4_addr()).prop_map(|(a, b)| (
+            IpAddr::V4(Ipv4Addr::from(a)),
+            IpAddr::V4(Ipv4Addr::from(b))
+        )),
+        2 => (v6_addr(), v6_addr()).prop_map(|(a, b)| (
+            IpAddr::V6(Ipv6Addr::from(a)),
+            IpAddr::V6(Ipv6Addr::from(b))
+        )),
+    ];
+    (
+        prop::sample::select(&[6u8, 17, 1, 58, 47, 0, 255][..]),
+        addrs,
+        prop::sample::select(&PORTS[..]),
+        prop::sample::select(&PORTS[..]),
+    )
+        .prop_map(|(protocol, (src, dst), sp, dp)| Packet {
+            protocol,
+            src,
+            src_port: sp,
+            dst,
+            dst_port: dp,
+        })
+}
+
+/// Packets at the edges of every rule: first and last address of the peer and local nets,
+/// port interval ends, the rule's protocol.
+fn edge_packets(rules: &[EngineRule]) -> Vec<Packet> {
+    let mut out = Vec::new();
+    for r in rules {
+        for p in &r.peer {
+            for peer in [p.network(), p.broadcast()] {
+                let locals: Vec<IpAddr> = match (r.local, peer) {
+                    (Some(l), _) if Family::of_net(&l) == Family::of(&peer) => {
+                        vec![l.network(), l.broadcast()]
+                    }
+                    (_, IpAddr::V4(_)) => vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))],
+                    (_, IpAddr::V6(_)) => vec![IpAddr::V6(Ipv6Addr::LOCALHOST)],
+                };
+                for local in locals {
+                    for (sp, dp) in [
+                        (r.src_ports.start(), r.dst_ports.start()),
+                        (r.src_ports.end(), r.dst_ports.end()),
+                    ] {
+                        let protocol = r.protocol.unwrap_or(6);
+                        out.push(Packet {
+                            protocol,
+                            src: peer,
+                            src_port: sp,
+                            dst: local,
+                            dst_port: dp,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn check(rules: &[EngineRule], m: &Matcher, p: &Packet) -> Result<(), TestCaseError> {
+    // Ingress: peer = source; egress: peer = destination.
+    prop_assert_eq!(
+        m.lookup_dir(p, p.src, p.dst),
+        linear_scan_dir(rules, p, p.src, p.dst),
+        "ingress {:?}",
+        p
+    );
+    prop_assert_eq!(m.lookup(p), linear_scan_dir(rules, p, p.src, p.dst));
+    prop_assert_eq!(
+        m.lookup_dir(p, p.dst, p.src),
+        linear_scan_dir(rules, p, p.dst, p.src),
+        "egress {:?}",
+        p
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn matcher_equals_linear_scan(
+        rules in prop::collection::vec(rule(), 0..40),
+        packets in prop::collection::vec(packet(), 1..40),
+    ) {
+        let m = Matcher::compile(&rules).unwrap();
+        for p in packets.iter().chain(edge_packets(&rules).iter()) {
+            check(&rules, &m, p)?;
+        }
+        // Batch answers in input order.
+        let batch = m.lookup_batch(&packets);
+        let one: Vec<_> = packets.iter().map(|p| m.lookup(p)).collect();
+        prop_assert_eq!(batch, one);
+    }
+
+    #[test]
+    fn mixed_family_queries_equal_linear_scan(
+        rules in prop::collection::vec(rule(), 0..30),
+        a in v4_addr(),
+        b in v6_addr(),
+        proto in prop::sample::select(&[6u8, 1, 58][..]),
+        port in prop::sample::select(&PORTS[..]),
+    ) {
+        // Not produced by valid packets, but the answer must still equal the scan's.
+        let m = Matcher::compile(&rules).unwrap();
+        let (a, b) = (IpAddr::V4(Ipv4Addr::from(a)), IpAddr::V6(Ipv6Addr::from(b)));
+        for (src, dst) in [(a, b), (b, a)] {
+            let p = Packet { protocol: proto, src, src_port: port, dst, dst_port: port };
+            check(&rules, &m, &p)?;
+        }
+    }
+}
+
+#[test]
+fn many_rules_many_tables() {
+    // Enough rules that buckets overflow and several tables of one tuple exist.
+    let rules = sgsim::generate::generate(5000, 3);
+    let m = Matcher::compile(&rules).unwrap();
+    for p in sgsim::generate::packets(&rules, 3000, 4) {
+        assert_eq!(m.lookup(&p), linear_scan_dir(&rules, &p, p.src, p.dst));
+        assert_eq!(
+            m.lookup_dir(&p, p.dst, p.src),
+            linear_scan_dir(&rules, &p, p.dst, p.src)
+        );
+    }
+    // Many /0 rules on distinct ports: the fallback tuples with exact ports.
+    let wild: Vec<EngineRule> = (0..3000u16)
+        .map(|i| EngineRule {
+            id: format!("w{i:05}"),
+            group: String::new(),
+            rank: u32::from(i % 7),
+            policy: if i % 3 == 0 {
+                Policy::Drop
+            } else {
+                Policy::Accept
+            },
+            protocol: Some(6),
+            family: None,
+            dst_ports: PortRange::single(i),
+            src_ports: PortRange::ANY,
+            peer: vec!["0.0.0.0/0".parse().unwrap()],
+            local: None,
+        })
+        .collect();
+    let m = Matcher::compile(&wild).unwrap();
+    let (t4, _) = m.table_counts();
+    assert!(t4 < 20, "{t4} tables");
+    for port in 0..3100u16 {
+        let p = Packet {
+            protocol: 6,
+            src: "1.2.3.4".parse().unwrap(),
+            src_port: 1,
+            dst: "10.0.0.1".parse().unwrap(),
+            dst_port: port,
+        };
+        assert_eq!(m.lookup(&p), linear_scan_dir(&wild, &p, p.src, p.dst));
+    }
+}

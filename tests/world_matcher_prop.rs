@@ -1,0 +1,499 @@
+//! The compiled world against the reference evaluator: random worlds (VPC and classic, basic
+//! and advanced groups, inner access Accept and Drop, group and prefix-list peers, local
+//! CIDRs, NIC types, public addresses, secondary ENIs, shared and missing addresses) and
+//! random packets, decided for every kind of target (none, instance, ENI, group, unknown) in
+//! both directions: the same `Decision` (verdict, reason, rule, group, packet, target) or the
+//! same error. Also after the world changes, through `WorldMatcher::update`.
+//! `SGSIM_PROPTEST_CASES` raises the case count (default 256).
+
+use proptest::prelude::*;
+use sgsim::engine::compile::{BatchQuery, WorldMatcher};
+use sgsim::engine::reference;
+use sgsim::model::*;
+use std::net::IpAddr;
+
+fn cases() -> u32 {
+    std::env::var("SGSIM_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+const ADDRS: [&str; 11] = [
+    "10.0.0.1",
+    "10.0.0.2",
+    "10.0.0.3",
+    "10.0.1.4",
+    "192.168.1.10",
+    "47.0.0.10",
+    "47.0.0.11",
+    "8.8.8.8",
+    "2001:db8::1",
+    "2001:db8::2",
+    "2001:db8:1::3",
+];
+const NETS: [&str; 10] = [
+    "10.0.0.0/24",
+    "10.0.0.1/32",
+    "0.0.0.0/0",
+    "47.0.0.0/8",
+    "10.0.0.0/8",
+    "::/0",
+    "2001:db8::/64",
+    "2001:db8::1/128",
+    "192.168.1.10/32",
+    "2001:db8::/32",
+];
+const GROUPS: [&str; 4] = ["sg-a", "sg-b", "sg-c", "sg-d"];
+const VPCS: [Option<&str>; 3] = [None, Some("vpc-1"), Some("vpc-2")];
+const PORTS: [u16; 6] = [1, 22, 80, 443, 1024, 65535];
+
+fn addr(i: usize) -> IpAddr {
+    ADDRS[i % ADDRS.len()].parse().unwrap()
+}
+
+fn net(i: usize) -> ipnet::IpNet {
+    NETS[i % NETS.len()].parse().unwrap()
+}
+
+#[derive(Debug, Clone)]
+struct RuleSpec {
+    egress: bool,
+    proto: usize,
+    ports: Option<(usize, usize)>,
+    sports: Option<(usize, usize)>,
+    peer: (u8, usize),
+    local: Option<usize>,
+    internet: bool,
+    drop: bool,
+    priority: u8,
+    id: u16,
+}
+
+fn rule_spec() -> impl Strategy<Value = RuleSpec> {
+    (
+        (
+            any::<bool>(),
+            prop_oneof![3 => Just(0usize), 2 => Just(5usize), 2 => 0usize..6],
+        ),
+        prop::option::weighted(0.4, (0usize..6, 0usize..6)),
+        prop::option::weighted(0.1, (0usize..6, 0usize..6)),
+        (0u8..3, 0usize..10),
+        prop::option::weighted(0.25, 0usize..10),
+        (any::<bool>(), prop::bool::weighted(0.3), 1u8..4, 0u16..1000),
+    )
+        .prop_map(
+            |((egress, proto), ports, sports, peer, local, (internet, drop, priority, id))| {
+                RuleSpec {
+                    egress,
+                    proto,
+                    ports,
+                    sports,
+                    peer,
+                    local,
+                    internet,
+                    drop,
+                    priority,
+                    id,
+                }
+            },
+        )
+}
+
+fn range(p: (usize, usize)) -> PortRange {
+    let (a, b) = (PORTS[p.0], PORTS[p.1]);
+    PortRange::new(a.min(b), a.max(b)).unwrap()
+}
+
+fn build_rule(s: &RuleSpec, n: usize) -> Rule {
+    let protocol = [
+        IpProtocol::Tcp,
+        IpProtocol::Udp,
+        IpProtocol::Icmp,
+        IpProtocol::Icmpv6,
+        IpProtocol::Gre,
+        IpProtocol::All,
+    ][s.proto];
+    let peer = match s.peer.0 {
+        0 => Peer::Cidr(net(s.peer.1)),
+        1 => Peer::Group {
+            id: GROUPS[s.peer.1 % GROUPS.len()].to_string(),
+            owner_account: None,
+            owner_id: None,
+        },
+        _ => Peer::PrefixList(["pl-4", "pl-6", "pl-missing"][s.peer.1 % 3].to_string()),
+    };
+    Rule {
+        // Ids: unique, in an order unrelated to the rule's position.
+        id: format!("sgr-{:04}-{n}", s.id),
+        direction: if s.egress {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        },
+        protocol,
+        port_range: s.ports.map(range),
+        source_port_range: s.sports.map(range),
+        peer,
+        local_cidr: s.local.map(net),
+        nic_type: if s.internet {
+            NicType::Internet
+        } else {
+            NicType::Intranet
+        },
+        policy: if s.drop { Policy::Drop } else { Policy::Accept },
+        priority: s.priority,
+        description: String::new(),
+        create_time: String::new(),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct GroupSpec {
+    enterprise: bool,
+    vpc: usize,
+    inner_accept: bool,
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Debug, Clone)]
+struct EniSpec {
+    groups: Vec<usize>,
+    ips: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct InstanceSpec {
+    vpc: usize,
+    primary: EniSpec,
+    public: Option<usize>,
+    secondary: Option<EniSpec>,
+}
+
+fn eni_spec() -> impl Strategy<Value = EniSpec> {
+    (
+        prop::collection::vec(0usize..4, 0..3),
+        prop::collection::vec(prop_oneof![4 => 0usize..5, 1 => 0usize..11], 1..3),
+    )
+        .prop_map(|(groups, ips)| EniSpec { groups, ips })
+}
+
+fn world_spec() -> impl Strategy<Value = (Vec<GroupSpec>, Vec<InstanceSpec>, Vec<usize>)> {
+    let group = (
+        prop::bool::weighted(0.3),
+        0usize..3,
+        any::<bool>(),
+        prop::collection::vec(rule_spec(), 0..8),
+    )
+        .prop_map(|(enterprise, vpc, inner_accept, rules)| GroupSpec {
+            enterprise,
+            vpc,
+            inner_accept,
+            rules,
+        });
+    let instance = (
+        0usize..3,
+        eni_spec(),
+        prop::option::of(5usize..8),
+        prop::option::weighted(0.3, eni_spec()),
+    )
+        .prop_map(|(vpc, primary, public, secondary)| InstanceSpec {
+            vpc,
+            primary,
+            public,
+            secondary,
+        });
+    (
+        prop::collection::vec(group, 1..5),
+        prop::collection::vec(instance, 1..5),
+        prop::collection::vec(0usize..10, 0..4),
+    )
+}
+
+fn build_world(groups: &[GroupSpec], instances: &[InstanceSpec], pl: &[usize]) -> World {
+    let mut w = World {
+        vpcs: vec![Vpc { id: "vpc-1".into() }, Vpc { id: "vpc-2".into() }],
+        ..World::default()
+    };
+    let entries = |fam: Family| {
+        let mut v: Vec<PrefixListEntry> = pl
+            .iter()
+            .map(|&i| net(i))
+            .filter(|n| Family::of_net(n) == fam)
+            .map(|cidr| PrefixListEntry {
+                cidr,
+                description: String::new(),
+            })
+            .collect();
+        v.dedup_by_key(|e| e.cidr);
+        v
+    };
+    for (id, fam) in [("pl-4", Family::V4), ("pl-6", Family::V6)] {
+        w.prefix_lists.push(PrefixList {
+            id: id.into(),
+            name: id.into(),
+            description: String::new(),
+            address_family: fam,
+            max_entries: 10,
+            entries: entries(fam),
+            create_time: String::new(),
+        });
+    }
+    let mut n = 0;
+    for (i, g) in groups.iter().enumerate() {
+        let rules = g
+            .rules
+            .iter()
+            .map(|r| {
+                n += 1;
+                build_rule(r, n)
+            })
+            .collect();
+        w.security_groups.push(SecurityGroup {
+            id: GROUPS[i].into(),
+            name: String::new(),
+            description: String::new(),
+            group_type: if g.enterprise {
+                GroupType::Enterprise
+            } else {
+                GroupType::Normal
+            },
+            vpc_id: VPCS[g.vpc].map(String::from),
+            owner_id: DEFAULT_ACCOUNT.into(),
+            owner_account: None,
+            inner_access_policy: if g.inner_accept && !g.enterprise {
+                InnerAccessPolicy::Accept
+            } else {
+                InnerAccessPolicy::Drop
+            },
+            service_managed: false,
+            create_time: String::new(),
+            rules,
+        });
+    }
+    let group_ids = |e: &EniSpec| {
+        let mut v: Vec<String> = e
+            .groups
+            .iter()
+            .map(|&g| GROUPS[g % groups.len()].to_string())
+            .collect();
+        v.dedup();
+        v
+    };
+    let ips = |e: &EniSpec| {
+        let mut v: Vec<IpAddr> = e.ips.iter().map(|&i| addr(i)).collect();
+        v.dedup();
+        v
+    };
+    for (i, inst) in instances.iter().enumerate() {
+        w.instances.push(Instance {
+            id: format!("i-{i}"),
+            vpc_id: VPCS[inst.vpc].map(String::from),
+            security_groups: group_ids(&inst.primary),
+            private_ips: ips(&inst.primary),
+            public_ip: inst.public.map(addr),
+            network_interfaces: inst
+                .secondary
+                .iter()
+                .map(|e| NetworkInterface {
+                    id: format!("eni-{i}"),
+                    security_groups: group_ids(e),
+                    private_ips: ips(e),
+                })
+                .collect(),
+        });
+    }
+    w
+}
+
+fn packets() -> impl Strategy<Value = Vec<(Packet, usize, bool)>> {
+    prop::collection::vec(
+        (
+            prop::sample::select(&[6u8, 6, 6, 17, 1, 58, 47][..]),
+            prop_oneof![2 => 0usize..5, 1 => 0usize..11],
+            prop_oneof![2 => 0usize..5, 1 => 0usize..11],
+            prop::sample::select(&PORTS[..]),
+            prop::sample::select(&PORTS[..]),
+            0usize..15,
+            any::<bool>(),
+        )
+            .prop_filter_map("one family", |(proto, s, d, sp, dp, to, egress)| {
+                let (src, dst) = (addr(s), addr(d));
+                (src.is_ipv4() == dst.is_ipv4()).then_some((
+                    Packet {
+                        protocol: proto,
+                        src,
+                        src_port: sp,
+                        dst,
+                        dst_port: dp,
+                    },
+                    to,
+                    egress,
+                ))
+            }),
+        1..30,
+    )
+}
+
+const TARGETS: [Option<&str>; 15] = [
+    None,
+    None,
+    None,
+    None,
+    None,
+    None,
+    Some("i-0"),
+    Some("i-1"),
+    Some("eni-0"),
+    Some("eni-1"),
+    Some("sg-a"),
+    Some("sg-b"),
+    Some("sg-c"),
+    Some("i-9"),
+    Some("i-2"),
+];
+
+fn compare(
+    world: &World,
+    m: &WorldMatcher,
+    pk: &[(Packet, usize, bool)],
+) -> Result<(), TestCaseError> {
+    // Addresses owned by exactly one ENI (private, or a primary's public one).
+    let mut owned: Vec<IpAddr> = Vec::new();
+    let mut all: Vec<IpAddr> = world
+        .enis()
+        .flat_map(|e| e.private_ips.iter().copied().chain(e.public_ip()))
+        .collect();
+    all.sort();
+    for a in &all {
+        if all.iter().filter(|b| *b == a).count() == 1 {
+            owned.push(*a);
+        }
+    }
+    let mut queries = Vec::new();
+    let mut extra = Vec::new();
+    for (i, (p, _, egress)) in pk.iter().enumerate() {
+        // The same packet aimed at an owned address as its local end (no `to`).
+        if let Some(&a) = owned.get(i % owned.len().max(1)) {
+            let peer = if *egress { p.dst } else { p.src };
+            if peer.is_ipv4() == a.is_ipv4() {
+                let q = if *egress {
+                    Packet { src: a, ..*p }
+                } else {
+                    Packet { dst: a, ..*p }
+                };
+                extra.push((q, 0usize, *egress));
+            }
+        }
+    }
+    for (p, to, egress) in pk.iter().chain(extra.iter()) {
+        let to = TARGETS[*to];
+        for direction in [Direction::Ingress, Direction::Egress] {
+            let want = reference::decide(world, p, to, direction);
+            let got = m.decide(p, to, direction);
+            prop_assert_eq!(&got, &want, "{:?} to {:?} {:?}", p, to, direction);
+        }
+        let direction = if *egress {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        };
+        queries.push(BatchQuery {
+            packet: *p,
+            to,
+            direction,
+        });
+    }
+    let batch = m.decide_batch(&queries);
+    for (q, got) in queries.iter().zip(batch) {
+        prop_assert_eq!(got, reference::decide(world, &q.packet, q.to, q.direction));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn world_matcher_equals_reference(
+        (groups, instances, pl) in world_spec(),
+        pk in packets(),
+        (groups2, instances2, pl2) in world_spec(),
+    ) {
+        let world = build_world(&groups, &instances, &pl);
+        let m = WorldMatcher::compile(&world).unwrap();
+        compare(&world, &m, &pk)?;
+        // The world changes: a prefix list's entries, a group's rules, the members. The
+        // updated matcher follows.
+        let mut world2 = build_world(&groups, &instances2, &pl2);
+        if let (Some(g), Some(g2)) = (world2.security_groups.first_mut(), groups2.first()) {
+            g.rules = g2.rules.iter().enumerate().map(|(i, r)| build_rule(r, 1000 + i)).collect();
+        }
+        let m2 = m.update(&world2).unwrap();
+        compare(&world2, &m2, &pk)?;
+    }
+}
+
+#[test]
+fn update_reuses_unchanged_sets() {
+    let groups = vec![
+        GroupSpec {
+            enterprise: false,
+            vpc: 1,
+            inner_accept: true,
+            rules: vec![],
+        },
+        GroupSpec {
+            enterprise: false,
+            vpc: 1,
+            inner_accept: true,
+            rules: vec![],
+        },
+    ];
+    let eni = |g: usize, ip: usize| EniSpec {
+        groups: vec![g],
+        ips: vec![ip],
+    };
+    let instances = vec![
+        InstanceSpec {
+            vpc: 1,
+            primary: eni(0, 0),
+            public: None,
+            secondary: None,
+        },
+        InstanceSpec {
+            vpc: 1,
+            primary: eni(1, 1),
+            public: None,
+            secondary: None,
+        },
+    ];
+    let mut world = build_world(&groups, &instances, &[]);
+    let m = WorldMatcher::compile(&world).unwrap();
+    // A rule added to sg-b: only sg-b's ingress list changes (for its ENI and as a target).
+    world.security_groups[1].rules.push(Rule {
+        id: "sgr-new".into(),
+        direction: Direction::Ingress,
+        protocol: IpProtocol::Tcp,
+        port_range: PortRange::new(22, 22),
+        source_port_range: None,
+        peer: Peer::Cidr("0.0.0.0/0".parse().unwrap()),
+        local_cidr: None,
+        nic_type: NicType::Intranet,
+        policy: Policy::Accept,
+        priority: 1,
+        description: String::new(),
+        create_time: String::new(),
+    });
+    let m2 = m.update(&world).unwrap();
+    let (compiled, reused) = m2.build_stats();
+    assert_eq!(compiled, 1);
+    assert!(reused >= 1);
+    let p = sgsim::packet::parse_packet("tcp 8.8.8.8:1 -> 10.0.0.2:22").unwrap();
+    let d = m2.decide(&p, None, Direction::Ingress).unwrap();
+    assert_eq!(d.reason.rule_id(), Some("sgr-new"));
+    assert_eq!(
+        Ok(d),
+        reference::decide(&world, &p, None, Direction::Ingress)
+    );
+}
