@@ -3,9 +3,10 @@
 
 mod cli;
 
-use clap::Parser;
-
 fn main() {
-    let args = cli::Cli::parse();
-    std::process::exit(cli::run(args));
+    let code = match cli::parse() {
+        Ok(args) => cli::run(args),
+        Err(code) => code,
+    };
+    std::process::exit(code);
 }

@@ -56,25 +56,60 @@ pub struct WorldError {
 
 impl fmt::Display for WorldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.origin)?;
+        let mut s = self.origin.clone();
         if let Some((l, c)) = self.position {
-            write!(f, ":{l}:{c}")?;
+            s.push_str(&format!(":{l}:{c}"));
         }
         if let Some(ctx) = &self.context {
-            write!(f, ": {ctx}")?;
+            s.push_str(&format!(": {ctx}"));
         }
-        write!(f, ": {}", self.message)
+        s.push_str(&format!(": {}", self.message));
+        f.write_str(&one_line(&s))
     }
+}
+
+/// Escapes line breaks and other control characters so a message stays on one line.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl std::error::Error for WorldError {}
 
 /// An integer or a string, as ids of accounts and priorities may be written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 enum IntOrString {
-    Int(i64),
+    Int(i128),
     Str(String),
+}
+
+impl<'de> Deserialize<'de> for IntOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = IntOrString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or a string of digits")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<IntOrString, E> {
+                Ok(IntOrString::Int(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<IntOrString, E> {
+                Ok(IntOrString::Int(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<IntOrString, E> {
+                Ok(IntOrString::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl IntOrString {
@@ -118,15 +153,37 @@ struct RawVpc {
     id: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A prefix-list entry: a CIDR string or a table `{ cidr, description }`.
+#[derive(Debug)]
 enum RawEntry {
     Cidr(String),
-    Full {
-        cidr: String,
-        #[serde(default)]
-        description: String,
-    },
+    Full { cidr: String, description: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntryTable {
+    cidr: String,
+    #[serde(default)]
+    description: String,
+}
+
+impl<'de> Deserialize<'de> for RawEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(RawEntry::Cidr(s)),
+            v @ serde_json::Value::Object(_) => serde_json::from_value::<RawEntryTable>(v)
+                .map(|t| RawEntry::Full {
+                    cidr: t.cidr,
+                    description: t.description,
+                })
+                .map_err(|e| D::Error::custom(serde_message(&e))),
+            _ => Err(D::Error::custom(
+                "expected a CIDR string or a table `{ cidr, description }`",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,7 +214,7 @@ struct RawGroup {
     service_managed: Option<bool>,
     create_time: Option<String>,
     #[serde(default)]
-    rules: Vec<RawRule>,
+    rules: Vec<serde_json::Value>,
 }
 
 /// A rule as written in a file: the API's names in snake case.
@@ -293,18 +350,64 @@ pub(crate) fn parse_doc<S: serde::de::DeserializeOwned>(
         message,
         api_error: None,
     };
+    // The path of the value that failed (`prefix_lists[0].entries[1]`), when known.
+    let with_path = |path: &serde_path_to_error::Path, message: String| {
+        let p = path.to_string();
+        if p.is_empty() || p == "." || p == "?" {
+            message
+        } else {
+            format!("field `{p}`: {message}")
+        }
+    };
     match format {
-        Format::Toml => toml::from_str(text).map_err(|e| {
-            let pos = e.span().map(|s| line_col(text, s.start));
-            fail(pos, e.message().trim().replace('\n', " "))
-        }),
-        Format::Json => serde_json::from_str(text).map_err(|e| {
-            let pos = (e.line() > 0).then(|| (e.line(), e.column()));
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            fail(pos, msg)
-        }),
+        Format::Toml => {
+            let de = toml::Deserializer::new(text);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let path = e.path().clone();
+                let e = e.into_inner();
+                let pos = e.span().map(|s| line_col(text, s.start));
+                let message = e.message().trim();
+                let message = if message.is_empty() {
+                    "invalid TOML".to_string()
+                } else {
+                    humanize(&message.replace('\n', " "))
+                };
+                fail(pos, with_path(&path, message))
+            })
+        }
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                let path = e.path().clone();
+                let e = e.into_inner();
+                let pos = (e.line() > 0).then(|| (e.line(), e.column().max(1)));
+                fail(pos, with_path(&path, serde_message(&e)))
+            })
+        }
     }
+}
+
+/// Serde's wording without Rust type names: `expected u32` → `expected a non-negative
+/// integer`, `expected struct RawGroup` → `expected a table`.
+fn humanize(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, words) in [
+        ("u8", "a small non-negative integer"),
+        ("u16", "a non-negative integer"),
+        ("u32", "a non-negative integer"),
+        ("u64", "a non-negative integer"),
+        ("i64", "an integer"),
+        ("usize", "a non-negative integer"),
+    ] {
+        out = out.replace(&format!("expected {rust}"), &format!("expected {words}"));
+    }
+    while let Some(i) = out.find("struct ") {
+        let end = out[i + 7..]
+            .find(|c: char| !c.is_alphanumeric() && c != '_')
+            .map_or(out.len(), |j| i + 7 + j);
+        out.replace_range(i..end, "a table");
+    }
+    out
 }
 
 /// Loads and validates a world file; the format is chosen by the extension.
@@ -318,7 +421,7 @@ pub fn load(path: &Path) -> Result<World, WorldError> {
         api_error: None,
     })?;
     let text = read(path)?;
-    load_str(&text, format, &origin)
+    load_str_in(&text, format, &origin, path.parent())
 }
 
 /// Reads a file to a string, with a one-line error naming it.
@@ -348,6 +451,16 @@ pub fn io_reason(e: &std::io::Error) -> String {
 
 /// Loads and validates a world from text. `origin` names it in errors.
 pub fn load_str(text: &str, format: Format, origin: &str) -> Result<World, WorldError> {
+    load_str_in(text, format, origin, None)
+}
+
+/// [`load_str`] with the folder that `{ import = "FILE.json" }` paths are relative to.
+fn load_str_in(
+    text: &str,
+    format: Format,
+    origin: &str,
+    base: Option<&Path>,
+) -> Result<World, WorldError> {
     let doc: RawDoc<serde::de::IgnoredAny> = parse_doc(text, format, origin)?;
     for (key, present) in [
         ("name", doc.name.is_some()),
@@ -364,7 +477,7 @@ pub fn load_str(text: &str, format: Format, origin: &str) -> Result<World, World
             });
         }
     }
-    build_world(doc, origin, None)
+    build_world(doc, origin, base)
 }
 
 /// Turns a parsed document into a validated world. `base` is the folder that imports are
@@ -374,7 +487,6 @@ pub(crate) fn build_world<S>(
     origin: &str,
     base: Option<&Path>,
 ) -> Result<World, WorldError> {
-    let _ = base;
     let err = |context: Option<String>, message: String| WorldError {
         origin: origin.to_string(),
         position: None,
@@ -509,16 +621,25 @@ pub(crate) fn build_world<S>(
     // Groups first without rules, so rules can reference any group of the file.
     let mut raw_rules: Vec<Vec<RawRule>> = Vec::new();
     for (gi, value) in doc.security_groups.into_iter().enumerate() {
-        let g: RawGroup = serde_json::from_value(value).map_err(|e| {
-            err(
-                Some(format!("security group {}", gi + 1)),
-                e.to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })?;
+        let value = import_group(value, base)
+            .map_err(|m| err(Some(format!("security group {}", gi + 1)), m))?;
+        let label = value.get("id").and_then(|v| v.as_str()).map_or_else(
+            || format!("security group {}", gi + 1),
+            |id| format!("group `{id}`"),
+        );
+        if !value.is_object() {
+            return Err(err(
+                Some(format!("field `security_groups[{gi}]`")),
+                "expected a table (a security group)".into(),
+            ));
+        }
+        let g: RawGroup = from_value(value).map_err(|m| err(Some(label.clone()), m))?;
+        let mut rules = Vec::with_capacity(g.rules.len());
+        for (ri, rv) in g.rules.iter().enumerate() {
+            let r: RawRule = from_value(rv.clone())
+                .map_err(|m| err(Some(format!("{label} rule {}", ri + 1)), m))?;
+            rules.push(r);
+        }
         claim(&g.id, "security group")?;
         let ctx = Some(format!("group `{}`", g.id));
         let group_type = match g.group_type.as_deref() {
@@ -592,7 +713,7 @@ pub(crate) fn build_world<S>(
             create_time: g.create_time.unwrap_or_default(),
             rules: Vec::new(),
         });
-        raw_rules.push(g.rules);
+        raw_rules.push(rules);
     }
 
     for inst in doc.instances {
@@ -659,7 +780,11 @@ pub(crate) fn build_world<S>(
             }
         }
     }
-    let mut next_rule = world_max_rule_number(&raw_rules);
+    let mut next_rule = seen
+        .iter()
+        .filter_map(|id| crate::model::numbered_id(id, "sgr-"))
+        .max()
+        .unwrap_or(0);
     for (gi, rules) in raw_rules.iter().enumerate() {
         for (ri, raw) in rules.iter().enumerate() {
             let group = &world.security_groups[gi];
@@ -703,14 +828,24 @@ pub(crate) fn build_world<S>(
     Ok(world)
 }
 
-/// The largest `sgr-` + 12 digits number among the rule ids a file gives.
-fn world_max_rule_number(raw: &[Vec<RawRule>]) -> u64 {
-    raw.iter()
-        .flatten()
-        .filter_map(|r| r.id.as_deref())
-        .filter_map(|id| crate::model::numbered_id(id, "sgr-"))
-        .max()
-        .unwrap_or(0)
+/// Deserializes a value, naming the field that failed (`field `priority`: …`).
+fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = serde_message(e.inner());
+        if path.is_empty() || path == "." || path == "?" {
+            message
+        } else {
+            format!("field `{path}`: {message}")
+        }
+    })
+}
+
+/// A serde error's message without its position (which refers to a re-encoded value) and
+/// without Rust type names.
+fn serde_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    humanize(s.split(" at line ").next().unwrap_or_default())
 }
 
 /// A rule that failed the API's permission checks, as a file error naming the field.
@@ -1062,4 +1197,50 @@ pub fn to_string(world: &World, format: Format) -> Result<String, String> {
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Import (SPEC §5): a `DescribeSecurityGroupAttribute` response as a group. The conversion
+// itself lives in `crate::api::import`; this is only the hook.
+
+/// An element of `security_groups` that is a `DescribeSecurityGroupAttribute` response
+/// (recognised by its `SecurityGroupId` key) or `{ import = "FILE.json", … }` naming one
+/// (relative to `base`, the world file's folder) becomes a plain group element. Other keys
+/// of an `import` element (`type`, `owner_id`, …) apply to the imported group. Any other
+/// element is returned as it is.
+fn import_group(
+    value: serde_json::Value,
+    base: Option<&Path>,
+) -> Result<serde_json::Value, String> {
+    use crate::api::import::{describe_to_group, PASS_THROUGH};
+    let Some(obj) = value.as_object() else {
+        return Ok(value);
+    };
+    if let Some(file) = obj.get("import") {
+        let file = file
+            .as_str()
+            .ok_or("field `import`: must be the name of a JSON file")?;
+        let path = base.map_or_else(|| Path::new(file).to_path_buf(), |b| b.join(file));
+        let shown = path.display();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("field `import`: cannot read `{shown}`: {}", io_reason(&e)))?;
+        let mut response: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("field `import`: `{shown}` is not JSON: {e}"))?;
+        if let serde_json::Value::Object(r) = &mut response {
+            for (k, v) in obj {
+                if k == "import" {
+                    continue;
+                }
+                if !PASS_THROUGH.contains(&k.as_str()) {
+                    return Err(format!("unknown key `{k}` beside `import`"));
+                }
+                r.insert(k.clone(), v.clone());
+            }
+        }
+        return describe_to_group(&response).map_err(|m| format!("import `{shown}`: {m}"));
+    }
+    if obj.contains_key("SecurityGroupId") {
+        return describe_to_group(&value).map_err(|m| format!("imported response: {m}"));
+    }
+    Ok(value)
 }

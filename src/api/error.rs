@@ -34,6 +34,7 @@ codes! {
     InvalidActionNotFound => "InvalidAction.NotFound",
     InvalidRegionIdNotFound => "InvalidRegionId.NotFound",
     IdempotentParameterMismatch => "IdempotentParameterMismatch",
+    InvalidClientTokenMalformed => "InvalidClientToken.Malformed",
     InvalidSecurityGroupIdMalformed => "InvalidSecurityGroupId.Malformed",
     InvalidSecurityGroupIdNotFound => "InvalidSecurityGroupId.NotFound",
     ResourceManagedByCloudProduct => "InvalidOperation.ResourceManagedByCloudProduct",
@@ -152,3 +153,29 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// 400 `MissingParameter` naming a required parameter, in the cloud's wording.
+pub fn missing(param: impl Into<String>) -> ApiError {
+    let param = param.into();
+    let message = format!(
+        "The input parameter \"{param}\" that is mandatory for processing this request is not supplied."
+    );
+    ApiError::param(400, ErrorCode::MissingParameter, param, message)
+}
+
+/// An error saying a parameter's value is not valid, in the cloud's wording.
+pub fn invalid(status: u16, code: ErrorCode, param: impl Into<String>) -> ApiError {
+    let param = param.into();
+    let message = format!("The specified parameter \"{param}\" is not valid.");
+    ApiError::param(status, code, param, message)
+}
+
+/// An error about a parameter with a message of its own.
+pub fn with_message(
+    status: u16,
+    code: ErrorCode,
+    param: impl Into<String>,
+    message: impl Into<String>,
+) -> ApiError {
+    ApiError::param(status, code, param, message)
+}

@@ -1,44 +1,431 @@
-//! The ECS security-group API: request parsing, validation with the cloud's error codes,
-//! the actions on the world, and responses.
+//! The ECS security-group API (SPEC §4): request parsing, validation with the cloud's error
+//! codes, the actions on the world, and responses in the cloud's JSON shape.
+//!
+//! The one entry point is [`call`]: it decodes a query string, checks it as the cloud does
+//! (the first failing check wins), applies it to the world completely or not at all, and
+//! returns the HTTP status and the JSON body the cloud would send.
+//!
+//! ```
+//! use sgsim::api::{call, CallContext};
+//! use sgsim::model::World;
+//!
+//! let mut world = World::default();
+//! let ctx = CallContext::scenario();
+//! let r = call(&mut world, "Action=CreateSecurityGroup&RegionId=cn-hangzhou", &ctx).unwrap();
+//! assert_eq!(r.status, 200);
+//! assert_eq!(r.body["SecurityGroupId"], "sg-000000000001");
+//! ```
 
+pub mod describe;
+mod eni;
 pub mod error;
+mod groups;
+pub mod hash;
+pub mod import;
 pub mod permission;
+mod prefix;
+pub mod request;
+mod rules;
 
 pub use error::{ApiError, ErrorCode};
+pub use request::{parse_query, Params, QueryError};
 
-use crate::model::World;
+use crate::model::{ClientTokenRecord, SecurityGroup, World};
+use error::{invalid, missing, ErrorCode as C};
+use serde_json::{Map, Value};
 
-/// What a call needs besides the world.
-#[derive(Debug, Clone)]
+/// What a call needs besides the world and the query.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallContext {
-    /// `CreateTime` for objects the call creates.
+    /// `CreateTime` of objects the call creates (ISO 8601 UTC).
     pub now: String,
 }
 
-/// The answer to a call.
-#[derive(Debug, Clone)]
+impl CallContext {
+    /// The time scenario runs use: `2026-01-01T00:00:00Z`.
+    pub const SCENARIO_TIME: &'static str = "2026-01-01T00:00:00Z";
+
+    /// A context at [`CallContext::SCENARIO_TIME`].
+    pub fn scenario() -> CallContext {
+        CallContext {
+            now: Self::SCENARIO_TIME.to_string(),
+        }
+    }
+
+    /// A context at the current UTC time, to the second.
+    pub fn now_utc() -> CallContext {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        CallContext { now: iso8601(secs) }
+    }
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+fn iso8601(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The answer to a call: the HTTP status and the JSON body the cloud would send.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Response {
-    /// HTTP status: 200 on success.
+    /// 200 on success, else the error's status.
     pub status: u16,
-    /// The JSON body.
-    pub body: serde_json::Value,
+    /// The success body (the action's fields and `RequestId`) or the error body
+    /// (`RequestId`, `HostId`, `Code`, `Message`, `Recommend`).
+    pub body: Value,
     /// The error, when the call failed.
     pub error: Option<ApiError>,
 }
 
-/// A query string that cannot be decoded at all.
-#[derive(Debug, Clone)]
-pub struct QueryError(pub String);
-
-impl std::fmt::Display for QueryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl Response {
+    /// Whether the call succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
     }
 }
 
-/// Applies one API call to the world (placeholder until the actions land).
-pub fn call(_world: &mut World, _query: &str, _ctx: &CallContext) -> Result<Response, QueryError> {
-    Err(QueryError(
-        "API calls are not available in this build yet".into(),
-    ))
+/// The actions sgsim simulates (ECS version `2014-05-26`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `CreateSecurityGroup`.
+    CreateSecurityGroup,
+    /// `DeleteSecurityGroup`.
+    DeleteSecurityGroup,
+    /// `DescribeSecurityGroups`.
+    DescribeSecurityGroups,
+    /// `DescribeSecurityGroupAttribute`.
+    DescribeSecurityGroupAttribute,
+    /// `AuthorizeSecurityGroup`.
+    AuthorizeSecurityGroup,
+    /// `AuthorizeSecurityGroupEgress`.
+    AuthorizeSecurityGroupEgress,
+    /// `RevokeSecurityGroup`.
+    RevokeSecurityGroup,
+    /// `RevokeSecurityGroupEgress`.
+    RevokeSecurityGroupEgress,
+    /// `ModifySecurityGroupRule`.
+    ModifySecurityGroupRule,
+    /// `ModifySecurityGroupEgressRule`.
+    ModifySecurityGroupEgressRule,
+    /// `ModifySecurityGroupPolicy`.
+    ModifySecurityGroupPolicy,
+    /// `CreatePrefixList`.
+    CreatePrefixList,
+    /// `ModifyPrefixList`.
+    ModifyPrefixList,
+    /// `DeletePrefixList`.
+    DeletePrefixList,
+    /// `DescribePrefixLists`.
+    DescribePrefixLists,
+    /// `DescribePrefixListAttributes`.
+    DescribePrefixListAttributes,
+    /// `JoinSecurityGroup`.
+    JoinSecurityGroup,
+    /// `LeaveSecurityGroup`.
+    LeaveSecurityGroup,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: &'static [Action] = &[
+        Action::CreateSecurityGroup,
+        Action::DeleteSecurityGroup,
+        Action::DescribeSecurityGroups,
+        Action::DescribeSecurityGroupAttribute,
+        Action::AuthorizeSecurityGroup,
+        Action::AuthorizeSecurityGroupEgress,
+        Action::RevokeSecurityGroup,
+        Action::RevokeSecurityGroupEgress,
+        Action::ModifySecurityGroupRule,
+        Action::ModifySecurityGroupEgressRule,
+        Action::ModifySecurityGroupPolicy,
+        Action::CreatePrefixList,
+        Action::ModifyPrefixList,
+        Action::DeletePrefixList,
+        Action::DescribePrefixLists,
+        Action::DescribePrefixListAttributes,
+        Action::JoinSecurityGroup,
+        Action::LeaveSecurityGroup,
+    ];
+
+    /// The action's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::CreateSecurityGroup => "CreateSecurityGroup",
+            Action::DeleteSecurityGroup => "DeleteSecurityGroup",
+            Action::DescribeSecurityGroups => "DescribeSecurityGroups",
+            Action::DescribeSecurityGroupAttribute => "DescribeSecurityGroupAttribute",
+            Action::AuthorizeSecurityGroup => "AuthorizeSecurityGroup",
+            Action::AuthorizeSecurityGroupEgress => "AuthorizeSecurityGroupEgress",
+            Action::RevokeSecurityGroup => "RevokeSecurityGroup",
+            Action::RevokeSecurityGroupEgress => "RevokeSecurityGroupEgress",
+            Action::ModifySecurityGroupRule => "ModifySecurityGroupRule",
+            Action::ModifySecurityGroupEgressRule => "ModifySecurityGroupEgressRule",
+            Action::ModifySecurityGroupPolicy => "ModifySecurityGroupPolicy",
+            Action::CreatePrefixList => "CreatePrefixList",
+            Action::ModifyPrefixList => "ModifyPrefixList",
+            Action::DeletePrefixList => "DeletePrefixList",
+            Action::DescribePrefixLists => "DescribePrefixLists",
+            Action::DescribePrefixListAttributes => "DescribePrefixListAttributes",
+            Action::JoinSecurityGroup => "JoinSecurityGroup",
+            Action::LeaveSecurityGroup => "LeaveSecurityGroup",
+        }
+    }
+
+    /// The action with this exact (case-sensitive) name.
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.name() == name)
+    }
+
+    /// Whether the action only reads the world (the `Describe…` actions). The others take
+    /// a `ClientToken`.
+    pub fn is_read_only(self) -> bool {
+        matches!(
+            self,
+            Action::DescribeSecurityGroups
+                | Action::DescribeSecurityGroupAttribute
+                | Action::DescribePrefixLists
+                | Action::DescribePrefixListAttributes
+        )
+    }
+}
+
+/// Applies one API call, written as a query string, to the world.
+///
+/// Returns `Err` only when the query cannot be decoded. Otherwise the [`Response`] carries
+/// the status and body; on an API error the world is left exactly as it was.
+pub fn call(world: &mut World, query: &str, ctx: &CallContext) -> Result<Response, QueryError> {
+    let params = parse_query(query)?;
+    Ok(call_params(world, &params, ctx))
+}
+
+/// Applies one call whose parameters are already decoded (see [`call`]).
+pub fn call_params(world: &mut World, params: &Params, ctx: &CallContext) -> Response {
+    let request_id = hash::request_id(world, params);
+    match execute(world, params, ctx, &request_id) {
+        Ok(body) => Response {
+            status: 200,
+            body,
+            error: None,
+        },
+        Err(e) => Response {
+            status: e.status,
+            body: error_body(&e, &request_id, &world.region_id),
+            error: Some(e),
+        },
+    }
+}
+
+/// The error body: `RequestId`, `HostId`, `Code`, `Message`, `Recommend`.
+pub fn error_body(e: &ApiError, request_id: &str, region: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("RequestId".into(), Value::from(request_id));
+    m.insert(
+        "HostId".into(),
+        Value::from(format!("ecs.{region}.aliyuncs.com")),
+    );
+    m.insert("Code".into(), Value::from(e.code.as_str()));
+    m.insert("Message".into(), Value::from(e.message.as_str()));
+    m.insert(
+        "Recommend".into(),
+        Value::from(format!(
+            "https://api.alibabacloud.com/troubleshoot?intl_lang=EN_US&q={}&product=Ecs&requestId={request_id}",
+            e.code.as_str()
+        )),
+    );
+    Value::Object(m)
+}
+
+/// Checks, applies and answers one call; the world changes only on success.
+fn execute(
+    world: &mut World,
+    params: &Params,
+    ctx: &CallContext,
+    request_id: &str,
+) -> Result<Value, ApiError> {
+    let action_name = params.get("Action").ok_or_else(|| missing("Action"))?;
+    let action = Action::parse(action_name).ok_or_else(|| {
+        error::with_message(
+            400,
+            C::InvalidActionNotFound,
+            "Action",
+            format!("The specified action \"{action_name}\" is not found."),
+        )
+    })?;
+    let region = params.get("RegionId").ok_or_else(|| missing("RegionId"))?;
+    if region != world.region_id {
+        return Err(error::with_message(
+            404,
+            C::InvalidRegionIdNotFound,
+            "RegionId",
+            format!("The specified RegionId \"{region}\" does not exist."),
+        ));
+    }
+
+    let token = if action.is_read_only() {
+        None
+    } else {
+        params.get("ClientToken")
+    };
+    if let Some(token) = token {
+        if token.chars().count() > 64 || !token.is_ascii() {
+            return Err(invalid(400, C::InvalidClientTokenMalformed, "ClientToken"));
+        }
+        if let Some(rec) = world.client_tokens.iter().find(|r| r.token == token) {
+            if rec.action == action.name() && rec.params == params.business() {
+                return Ok(rec.response.clone());
+            }
+            return Err(error::with_message(
+                400,
+                C::IdempotentParameterMismatch,
+                "ClientToken",
+                "The request uses the same client token as a previous, but non-identical request.",
+            ));
+        }
+    }
+
+    let mut next = world.clone();
+    let fields = dispatch(action, &mut next, params, ctx)?;
+    let mut body = Map::new();
+    body.insert("RequestId".into(), Value::from(request_id));
+    body.extend(fields);
+    let body = Value::Object(body);
+    if action.is_read_only() {
+        return Ok(body);
+    }
+    if let Some(token) = token {
+        next.client_tokens.push(ClientTokenRecord {
+            token: token.to_string(),
+            action: action.name().to_string(),
+            params: params.business(),
+            response: body.clone(),
+        });
+    }
+    *world = next;
+    Ok(body)
+}
+
+/// Runs an action on (a copy of) the world, returning the body's fields besides
+/// `RequestId`.
+fn dispatch(
+    action: Action,
+    world: &mut World,
+    p: &Params,
+    ctx: &CallContext,
+) -> Result<Map<String, Value>, ApiError> {
+    use crate::model::Direction::{Egress, Ingress};
+    match action {
+        Action::CreateSecurityGroup => groups::create(world, p, ctx),
+        Action::DeleteSecurityGroup => groups::delete(world, p),
+        Action::DescribeSecurityGroups => groups::describe_all(world, p),
+        Action::DescribeSecurityGroupAttribute => groups::describe_attribute(world, p),
+        Action::ModifySecurityGroupPolicy => groups::modify_policy(world, p),
+        Action::AuthorizeSecurityGroup => rules::authorize(world, p, ctx, Ingress),
+        Action::AuthorizeSecurityGroupEgress => rules::authorize(world, p, ctx, Egress),
+        Action::RevokeSecurityGroup => rules::revoke(world, p, Ingress),
+        Action::RevokeSecurityGroupEgress => rules::revoke(world, p, Egress),
+        Action::ModifySecurityGroupRule => rules::modify(world, p, Ingress),
+        Action::ModifySecurityGroupEgressRule => rules::modify(world, p, Egress),
+        Action::CreatePrefixList => prefix::create(world, p, ctx),
+        Action::ModifyPrefixList => prefix::modify(world, p),
+        Action::DeletePrefixList => prefix::delete(world, p),
+        Action::DescribePrefixLists => prefix::describe_all(world, p),
+        Action::DescribePrefixListAttributes => prefix::describe_attributes(world, p),
+        Action::JoinSecurityGroup => eni::join(world, p, true),
+        Action::LeaveSecurityGroup => eni::join(world, p, false),
+    }
+}
+
+/// Every name in `names` must be given, checked in order: else 400 `MissingParameter`.
+fn require_all(p: &Params, names: &[&str]) -> Result<(), ApiError> {
+    match names.iter().find(|n| !p.has(n)) {
+        Some(n) => Err(missing(*n)),
+        None => Ok(()),
+    }
+}
+
+/// Whether `id` is `prefix` followed by one or more of `[a-z0-9]`.
+fn well_formed(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+/// The group named by `SecurityGroupId`: missing (400 `MissingParameter`), malformed
+/// (400), unknown (404), and, for an action that changes it, service-managed (403).
+fn named_group<'w>(
+    world: &'w World,
+    p: &Params,
+    changes: bool,
+) -> Result<&'w SecurityGroup, ApiError> {
+    let id = p
+        .get("SecurityGroupId")
+        .ok_or_else(|| missing("SecurityGroupId"))?;
+    if !well_formed(id, "sg-") {
+        return Err(invalid(
+            400,
+            C::InvalidSecurityGroupIdMalformed,
+            "SecurityGroupId",
+        ));
+    }
+    let group = world.group(id).ok_or_else(|| {
+        error::with_message(
+            404,
+            C::InvalidSecurityGroupIdNotFound,
+            "SecurityGroupId",
+            format!("The specified SecurityGroupId \"{id}\" does not exist."),
+        )
+    })?;
+    if changes && group.service_managed {
+        return Err(error::with_message(
+            403,
+            C::ResourceManagedByCloudProduct,
+            "SecurityGroupId",
+            format!(
+                "The security group \"{id}\" is managed by a cloud product and cannot be modified."
+            ),
+        ));
+    }
+    Ok(group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_767_225_600), "2026-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400 + 3661), "2000-02-29T01:01:01Z");
+    }
+
+    #[test]
+    fn ids() {
+        assert!(well_formed("sg-bp67acfmxazb4p0000", "sg-"));
+        assert!(!well_formed("sg-", "sg-"));
+        assert!(!well_formed("sg-Web", "sg-"));
+        assert!(!well_formed("sg-web-1", "sg-"));
+    }
 }

@@ -300,15 +300,19 @@ pub fn validate_permission(
         let (code, what) = match direction {
             Direction::Ingress => (
                 C::MissingParameterSource,
-                "SourceGroupId, SourceCidrIp, Ipv6SourceCidrIp or SourcePrefixListId",
+                "SourceCidrIp, Ipv6SourceCidrIp, SourceGroupId or SourcePrefixListId",
             ),
             Direction::Egress => (
                 C::MissingParameterDest,
-                "DestGroupId, DestCidrIp, Ipv6DestCidrIp or DestPrefixListId",
+                "DestCidrIp, Ipv6DestCidrIp, DestGroupId or DestPrefixListId",
             ),
         };
-        let message = format!("One of {what} must be given in {}.", form.name("*"));
-        return Err(ApiError::new(400, code, message));
+        let (param, place) = match form {
+            ParamForm::Indexed(i) => (format!("Permissions.{i}"), format!("\"Permissions.{i}\"")),
+            ParamForm::Flat => (n.peer_v4.to_string(), "the request".to_string()),
+        };
+        let message = format!("One of the parameters {what} in {place} must be specified.");
+        return Err(ApiError::param(400, code, param, message));
     }
     let (peer_ip_code, local_ip_code) = match direction {
         Direction::Ingress => (C::InvalidParamSourceIp, C::InvalidParamDestIp),
@@ -456,10 +460,18 @@ pub fn validate_permission(
                 message,
             ));
         }
+        // A group without an owner account name belongs to the caller by default, whose
+        // name is the world's `account_name`.
         let owner_matches = |g: &SecurityGroup| {
-            owner_account
+            let account = g
+                .owner_account
                 .as_deref()
-                .is_none_or(|a| g.owner_account.as_deref() == Some(a))
+                .or(if g.owner_id == world.account_id {
+                    world.account_name.as_deref()
+                } else {
+                    None
+                });
+            owner_account.as_deref().is_none_or(|a| account == Some(a))
                 && owner_id.as_deref().is_none_or(|i| g.owner_id == i)
         };
         let Some(named) = named.filter(|g| owner_matches(g)) else {
@@ -503,10 +515,20 @@ pub fn validate_permission(
             let message = format!("The specified parameter \"{param}\" is not valid: a security group authorization in the classic network needs NicType intranet.");
             return Err(ApiError::param(403, mismatch, param, message));
         }
-        Peer::Group {
-            id: named.id.clone(),
-            owner_account,
-            owner_id,
+        // The owner fields are stored canonically (those of the named group, and none for
+        // the caller's own groups), so the same group peer is one identity however written.
+        if named.owner_id == world.account_id {
+            Peer::Group {
+                id: named.id.clone(),
+                owner_account: None,
+                owner_id: None,
+            }
+        } else {
+            Peer::Group {
+                id: named.id.clone(),
+                owner_account: named.owner_account.clone(),
+                owner_id: Some(named.owner_id.clone()),
+            }
         }
     } else {
         // Neither a CIDR nor a group: the prefix list (its absence returned earlier).

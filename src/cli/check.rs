@@ -97,9 +97,9 @@ fn single(world: &World, args: &CheckArgs) -> i32 {
     };
     let d = reference::decide_for(world, &packet, direction, &target);
     if args.json {
-        println!("{}", json(world, &d, Some(&target)));
+        super::out(&format!("{}\n", json(world, &d, Some(&target))));
     } else {
-        print!("{}", explain(world, &d, &target));
+        super::out(&explain(world, &d, &target));
     }
     match d.verdict {
         sgsim::model::Verdict::Accept => 0,

@@ -50,8 +50,8 @@ pub fn run(cmd: &ScenarioCommand) -> i32 {
     for f in &files {
         let o = scenario::run_file(f);
         match &o.failure {
-            None => println!("ok   {}", f.display()),
-            Some(e) => println!("FAIL {}: {e}", f.display()),
+            None => super::out(&format!("ok   {}\n", f.display())),
+            Some(e) => super::out(&format!("FAIL {}: {e}\n", f.display())),
         }
         outcomes.push(o);
     }
@@ -66,6 +66,9 @@ pub fn run(cmd: &ScenarioCommand) -> i32 {
         }
     }
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
-    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    super::out(&format!(
+        "{} passed, {failed} failed\n",
+        outcomes.len() - failed
+    ));
     i32::from(failed > 0)
 }

@@ -1,0 +1,206 @@
+//! `sgsim call`: apply API calls to a world file (SPEC §6).
+//!
+//! The world is read and written under an exclusive lock on `FILE.lock`, so concurrent
+//! `sgsim call` processes lose nothing; it is written back atomically (a temporary file in
+//! the same folder, then a rename), keeping the file's permissions and following a symlink,
+//! and only when it changed. A failed call changes nothing.
+
+use clap::Args;
+use sgsim::api::{self, CallContext};
+use sgsim::world_file::{self, io_reason, Format};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `sgsim call`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The world file (`.toml` or `.json`), updated in place.
+    #[arg(long, value_name = "FILE")]
+    pub world: PathBuf,
+    /// Print each response as one compact JSON line.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the responses but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply each call of FILE (`-` for stdin) in order: one per line or per
+    /// blank-line-separated block (lines starting with `&` continue a call), `#` comments.
+    #[arg(long, value_name = "FILE", conflicts_with = "query")]
+    pub calls: Option<String>,
+    /// One call as a query string: `Action=…&RegionId=…&…`.
+    #[arg(value_name = "QUERY", required_unless_present = "calls")]
+    pub query: Option<String>,
+}
+
+/// Splits a calls file into calls, each with the line it starts on (1-based).
+pub fn split_calls(text: &str) -> Vec<(usize, String)> {
+    let mut calls: Vec<(usize, String)> = Vec::new();
+    let mut open = false; // whether the last call may continue on the next line
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() {
+            open = false;
+            continue;
+        }
+        if t.starts_with('#') {
+            continue;
+        }
+        let continues = open
+            && (t.starts_with('&')
+                || calls
+                    .last()
+                    .is_some_and(|(_, c)| c.trim_end().ends_with('&')));
+        match calls.last_mut() {
+            Some((_, c)) if continues => c.push_str(t),
+            _ => calls.push((i + 1, t.to_string())),
+        }
+        open = true;
+    }
+    calls
+}
+
+/// Runs `sgsim call`; returns the exit status (0 all succeeded, 1 an API error, 2 other
+/// errors).
+pub fn run(args: &CallArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            super::error(message);
+            2
+        }
+    }
+}
+
+fn run_inner(args: &CallArgs) -> Result<i32, String> {
+    let calls = match (&args.calls, &args.query) {
+        (Some(file), _) => {
+            let text = if file == "-" {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| format!("-: cannot read: {}", io_reason(&e)))?;
+                s
+            } else {
+                std::fs::read_to_string(file)
+                    .map_err(|e| format!("{file}: cannot read: {}", io_reason(&e)))?
+            };
+            split_calls(&text)
+        }
+        (None, Some(q)) => vec![(0, q.clone())],
+        (None, None) => return Err("no call given: pass a query or --calls FILE".into()),
+    };
+    let shown = args.world.display().to_string();
+    // The real file behind a symlink: it is what gets replaced.
+    let target = std::fs::canonicalize(&args.world)
+        .map_err(|e| format!("{shown}: cannot read: {}", io_reason(&e)))?;
+    let format = Format::of_path(&args.world)
+        .or_else(|| Format::of_path(&target))
+        .ok_or_else(|| format!("{shown}: unknown world file extension: use `.toml` or `.json`"))?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(lock(&target)?)
+    };
+    let mut world = world_file::load(&args.world).map_err(|e| e.to_string())?;
+    let original = world.clone();
+    let ctx = CallContext::now_utc();
+    let mut status = 0;
+    let stdout = std::io::stdout();
+    for (line, query) in &calls {
+        let place = if *line > 0 {
+            format!("{}:{line}: ", args.calls.as_deref().unwrap_or("-"))
+        } else {
+            String::new()
+        };
+        let resp = match api::call(&mut world, query, &ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                super::error(format!("{place}undecodable query: {e}"));
+                status = 2;
+                break;
+            }
+        };
+        let body = if args.json {
+            serde_json::to_string(&resp.body)
+        } else {
+            serde_json::to_string_pretty(&resp.body)
+        }
+        .unwrap_or_default();
+        {
+            let mut out = stdout.lock();
+            let _ = writeln!(out, "{body}");
+            let _ = out.flush();
+        }
+        if let Some(e) = &resp.error {
+            let _ = writeln!(std::io::stderr(), "HTTP {} {}", e.status, e.code);
+            status = 1;
+            break;
+        }
+    }
+    if !args.dry_run && world != original {
+        let text = world_file::to_string(&world, format)
+            .map_err(|e| format!("{shown}: cannot write the world: {e}"))?;
+        write_atomic(&target, text.as_bytes())
+            .map_err(|e| format!("{shown}: cannot write: {}", io_reason(&e)))?;
+    }
+    Ok(status)
+}
+
+/// Takes the exclusive lock on `FILE.lock`, beside the real file; held until dropped.
+fn lock(target: &Path) -> Result<std::fs::File, String> {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    let path = target.with_file_name(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: cannot lock: {}", path.display(), io_reason(&e)))?;
+    file.lock()
+        .map_err(|e| format!("{}: cannot lock: {}", path.display(), io_reason(&e)))?;
+    Ok(file)
+}
+
+/// Replaces `target` by `data` atomically: a temporary file in the same folder with the
+/// target's permissions, synced, then renamed over it.
+fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let mut name = std::ffi::OsString::from(".");
+    name.push(target.file_name().unwrap_or_default());
+    name.push(format!(".tmp{}", std::process::id()));
+    let tmp = dir.join(name);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        if let Ok(meta) = std::fs::metadata(target) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_calls;
+
+    #[test]
+    fn calls_file_forms() {
+        let text = "# one per line\nAction=A&RegionId=r\nAction=B&RegionId=r\n\nhttps://x/?Action=C\n  &RegionId=r\n  &SecurityGroupId=sg-1\n\nAction=D&\nRegionId=r\n";
+        let calls = split_calls(text);
+        assert_eq!(calls.len(), 4);
+        assert_eq!(calls[0], (2, "Action=A&RegionId=r".to_string()));
+        assert_eq!(calls[1].1, "Action=B&RegionId=r");
+        assert_eq!(
+            calls[2].1,
+            "https://x/?Action=C&RegionId=r&SecurityGroupId=sg-1"
+        );
+        assert_eq!(calls[3].1, "Action=D&RegionId=r");
+    }
+}
