@@ -21,11 +21,16 @@
 //! its own full prefixes, protocol and port intervals.
 //!
 //! Building: entries are taken in increasing order; each goes to the most specific existing
-//! table that admits it and whose bucket for its key holds fewer than `BUCKET_CAP` (32)
-//! entries. An entry that fits nowhere opens a table with the first free tuple of: its
-//! prefix lengths rounded down to a multiple of 8 (IPv4; 16 for IPv6), its exact lengths,
-//! then either of these with its exact protocol and destination port in the key (this is what
-//! keeps thousands of `/0` rules on distinct ports in a few tables).
+//! table that admits it and whose bucket for its key holds fewer than a cap of entries. An
+//! entry that fits nowhere opens a table with the first free tuple of: its prefix lengths
+//! rounded down to a multiple of the layout's step, its exact lengths, then either of these
+//! with its exact protocol and destination port in the key (this is what keeps thousands of
+//! `/0` rules on distinct ports in a few tables). The compiler builds a few layouts — step
+//! 8 / cap 32 (the default), step 16 / cap 64, step 12 / cap 32 (IPv6 steps are doubled) —
+//! and keeps the one whose lookups do the least counted work (4 per table probed, 1 per
+//! entry checked) on up to 512 packets at corners of its own entries, the way ClassBench's
+//! trace generator makes packets. Deterministic; sets under 64 entries use the default, sets
+//! over 20,000 entries try only the first two.
 //!
 //! Lookup: entries were inserted by increasing order, so tables are created in increasing
 //! order of their best (smallest) order; a lookup visits them in that order and **stops as
@@ -51,16 +56,20 @@
 //!   synthetic security-group sets (many /32 and /24 peers, common ports, priorities that tie
 //!   heavily) need ~4 probes per lookup even at 100k rules (101 IPv4 tables).
 //!
-//! Tuning, measured on the twelve ClassBench traces (sum of ns per lookup): bucket cap 8 was
-//! 40 % slower than 32 (more tables), cap 64–128 no better; /4 rounding of prefix lengths
-//! gave 2–3× more tables than /8 rounding and was slower; putting protocol and port in every
-//! tuple (not only as the fallback) doubled the tables. Two-slot cuckoo probing and the
-//! bucket's best order kept in its slot gave ~20 % over linear probing.
+//! Tuning, measured on the fifteen ClassBench traces (sum of ns per lookup): bucket cap 8 was
+//! 40 % slower than 32 (more tables); /4 rounding of prefix lengths gave 2–3× more tables
+//! than /8 rounding and was slower; putting protocol and port in every tuple (not only as
+//! the fallback) doubled the tables; /16 rounding halves the tables probed on the 10k sets
+//! but fills buckets, so which layout wins depends on the set — hence the per-set choice,
+//! worth ~20 % over the best single layout. Two-slot cuckoo probing and the bucket's best
+//! order kept in its slot gave ~10 % over linear probing; a cheaper one-multiply hash gave
+//! nothing measurable and worse cuckoo placement.
 //!
-//! **Limits** (honest): on ClassBench the lookup visits 5–17 tables (the sets have 10–33
-//! tuples and a uniform spread of best matches over the rule list, so early termination
-//! helps less than on security-group sets), about 6–7 ns each: 12–30 M lookups/s on the 1k
-//! sets and 7–25 M/s on the 10k sets on this machine, below the 50 M/s and 20 M/s targets.
+//! **Limits** (honest): on ClassBench the lookup visits 3.5–9 tables (the sets keep 6–27
+//! tuples and spread their best matches uniformly over the rule list, so early termination
+//! helps less than on security-group sets), about 6–8 ns each with the bucket scans: 18–30
+//! M lookups/s on the 1k sets and 11–30 M/s on the 10k sets on this machine, below the 50
+//! M/s (1k) target and around the 20 M/s (10k) one.
 //! Getting there would need a pre-filter that rules out tuples per packet (tuple pruning by
 //! per-field prefix lookups) or a decision tree in front of the tables. Medians are in
 //! `benches/README.md`.
@@ -1211,6 +1220,14 @@ mod tests {
             dport: 2,
         };
         assert_eq!(c.lookup(&miss), None);
+    }
+
+    #[test]
+    fn compiled_objects_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Matcher>();
+        assert_send_sync::<crate::engine::compile::WorldMatcher>();
+        assert_send_sync::<crate::engine::compile::CompiledRules>();
     }
 
     #[test]
