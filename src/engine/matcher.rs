@@ -447,6 +447,21 @@ struct Classifier<A: Bits> {
     tables: Vec<Table<A>>,
     // INVARIANT: every slot's range lies inside `entries`, sorted by order within a range.
     entries: Vec<Entry<A>>,
+    // INVARIANT: `dports[i]` is `entries[i]`'s destination ports as `start << 16 | (end -
+    // start)`: a compact column scanned before the entries themselves.
+    dports: Vec<u32>,
+}
+
+/// An entry's destination-port interval packed for the pre-scan.
+fn pack_dports<A: Bits>(e: &Entry<A>) -> u32 {
+    (u32::from(e.dport_lo) << 16) | u32::from(e.dport_hi.wrapping_sub(e.dport_lo))
+}
+
+/// Whether `port` lies in a packed interval.
+#[inline(always)]
+fn in_packed(d: u32, port: u16) -> bool {
+    // Truncations intended: the two halves of the packed word.
+    port.wrapping_sub((d >> 16) as u16) <= d as u16
 }
 
 /// A fast hasher for build-time maps (keys are already well-mixed integers).
@@ -727,6 +742,7 @@ impl<A: Bits> Classifier<A> {
         tables.sort_by_key(|t| t.min_order);
         Classifier {
             tables,
+            dports: out_entries.iter().map(pack_dports).collect(),
             entries: out_entries,
         }
     }
@@ -768,7 +784,15 @@ impl<A: Bits> Classifier<A> {
             }
             let start = ((s1.start & m1) | (s2.start & m2)) as usize;
             let end = ((s1.end & m1) | (s2.end & m2)) as usize;
-            for e in self.entries.get(start..end).unwrap_or(&[]) {
+            // Entries are by order: the first that matches is the bucket's best, and once one
+            // cannot beat the match, none after it can. The port column skips most entries
+            // without touching them.
+            let ports = self.dports.get(start..end).unwrap_or(&[]);
+            let bucket = self.entries.get(start..end).unwrap_or(&[]);
+            for (&d, e) in ports.iter().zip(bucket) {
+                if !in_packed(d, q.dport) {
+                    continue;
+                }
                 if e.order >= best_order {
                     break;
                 }
@@ -823,6 +847,7 @@ impl<A: Bits> Classifier<A> {
                 .map(|t| (t.slots.capacity() + t.stash.capacity()) * std::mem::size_of::<Slot<A>>())
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Entry<A>>()
+            + self.dports.capacity() * std::mem::size_of::<u32>()
     }
 }
 
@@ -1200,6 +1225,7 @@ mod tests {
                 slots,
                 stash,
             }],
+            dports: entries.iter().map(pack_dports).collect(),
             entries,
         };
         for i in 0..10u32 {
