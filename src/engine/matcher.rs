@@ -67,8 +67,8 @@
 //!
 //! **Limits** (honest): on ClassBench the lookup visits 3.5–9 tables (the sets keep 6–27
 //! tuples and spread their best matches uniformly over the rule list, so early termination
-//! helps less than on security-group sets), about 6–8 ns each with the bucket scans: 18–30
-//! M lookups/s on the 1k sets and 11–30 M/s on the 10k sets on this machine, below the 50
+//! helps less than on security-group sets), about 6–14 ns each with the bucket scans: 17–27
+//! M lookups/s on the 1k sets and 10–28 M/s on the 10k sets on this machine, below the 50
 //! M/s (1k) target and around the 20 M/s (10k) one.
 //! Getting there would need a pre-filter that rules out tuples per packet (tuple pruning by
 //! per-field prefix lookups) or a decision tree in front of the tables. Medians are in
@@ -80,7 +80,7 @@
 //! |---|---|
 //! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
 //! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
-//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, plus 24-byte (IPv4) slots at ≤ 50 % load; ~85 bytes per rule at 100k generated rules |
+//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, plus 24-byte (IPv4) slots at ≤ 50 % load; ~90 bytes per rule at 100k generated rules |
 
 use crate::engine::rule::EngineRule;
 use crate::model::{Family, Packet, Policy};
