@@ -6,7 +6,7 @@
 //!
 //! Engine-level sources (ClassBench, generated) compare [`Matcher::lookup`] with
 //! [`linear_scan`]; a world compares [`WorldMatcher::decide`] with
-//! [`reference::decide`](crate::engine::reference::decide), target resolution included.
+//! [`reference::decide`], target resolution included.
 
 use crate::classbench;
 use crate::engine::compile::{lower_groups, WorldMatcher};

@@ -1,7 +1,7 @@
 //! Compiling a whole world: every ENI's (and every group's) pooled rules lowered to
 //! [`EngineRule`]s and compiled into [`Matcher`]s, with target resolution, inner access and
 //! the defaults precomputed, so that [`WorldMatcher::decide`] gives exactly the reference's
-//! [`Decision`](crate::model::Decision) (verdict, reason, deciding rule and group, packet,
+//! [`Decision`] (verdict, reason, deciding rule and group, packet,
 //! target) — or the same [`TargetError`].
 //!
 //! Lowering (SPEC §3 and §7), per target, direction and NIC in use:
