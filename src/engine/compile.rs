@@ -1,8 +1,42 @@
 //! Compiling a whole world: every ENI's (and every group's) pooled rules lowered to
 //! [`EngineRule`]s and compiled into [`Matcher`]s, with target resolution, inner access and
 //! the defaults precomputed, so that [`WorldMatcher::decide`] gives exactly the reference's
-//! [`Decision`] (verdict, reason, deciding rule and group, packet,
-//! target) — or the same [`TargetError`].
+//! [`Decision`] (verdict, reason, deciding rule and group, packet, target) — or the same
+//! [`TargetError`].
+//!
+//! ```
+//! use sgsim::engine::compile::{BatchQuery, WorldMatcher};
+//! use sgsim::engine::reference;
+//! use sgsim::model::Direction;
+//! use sgsim::packet::parse_packet;
+//! let mut world = sgsim::world_file::load_str(r#"
+//!     [[vpcs]]
+//!     id = "vpc-1"
+//!     [[security_groups]]
+//!     id = "sg-web"
+//!     vpc_id = "vpc-1"
+//!     rules = [{ direction = "ingress", ip_protocol = "TCP", port_range = "22/22", source_cidr_ip = "10.0.0.0/8" }]
+//!     [[instances]]
+//!     id = "i-web"
+//!     vpc_id = "vpc-1"
+//!     security_groups = ["sg-web"]
+//!     private_ips = ["192.168.1.10"]
+//! "#, sgsim::world_file::Format::Toml, "example.toml").unwrap();
+//! let m = WorldMatcher::compile(&world).unwrap();
+//! let p = parse_packet("tcp 10.1.2.3 -> 192.168.1.10:22").unwrap();
+//! let d = m.decide(&p, None, Direction::Ingress).unwrap();
+//! assert_eq!(Ok(d.clone()), reference::decide(&world, &p, None, Direction::Ingress));
+//! assert_eq!(d.reason.rule_id(), Some("sgr-000000000001"));
+//!
+//! // Many packets, in order, on all cores when the batch is large.
+//! let q = BatchQuery { packet: p, to: Some("i-web"), direction: Direction::Ingress };
+//! assert_eq!(m.decide_batch(&[q, q]).len(), 2);
+//!
+//! // The world changes: recompile what changed.
+//! world.security_groups[0].rules.clear();
+//! let m = m.update(&world).unwrap();
+//! assert_eq!(m.decide(&p, None, Direction::Ingress).unwrap().reason.kind(), "default");
+//! ```
 //!
 //! Lowering (SPEC §3 and §7), per target, direction and NIC in use:
 //! * the rules of all the target's groups in that direction (classic network: only those of
@@ -523,8 +557,8 @@ impl WorldMatcher {
         direction: Direction,
     ) -> Result<(&CompiledRules, IpAddr), TargetError> {
         let r = self.resolve(packet, to, direction)?;
-        let empty = r.sets.set(direction, r.nic);
-        match empty {
+        // INVARIANT: every resolved target has a set for the NIC it resolves to.
+        match r.sets.set(direction, r.nic) {
             Some(s) => Ok((s, r.local)),
             None => Err(TargetError::UnknownTarget(r.id.to_string())),
         }
