@@ -851,6 +851,97 @@ impl<A: Bits> Classifier<A> {
     }
 }
 
+/// One family's index: a single classifier, or one per packet protocol class.
+#[derive(Debug, Clone)]
+enum Index<A: Bits> {
+    /// Every entry in one classifier.
+    One(Classifier<A>),
+    /// By the packet's protocol — TCP, UDP, any other — each classifier holding the entries
+    /// of that protocol and those of any protocol. Chosen when its counted work is smaller
+    /// and the copies of any-protocol entries cost at most half the entries again.
+    ByProto(Box<[Classifier<A>; 3]>),
+}
+
+/// Protocol classes of [`Index::ByProto`].
+#[inline(always)]
+fn proto_class(proto: u8) -> usize {
+    match proto {
+        crate::model::PROTO_TCP => 0,
+        crate::model::PROTO_UDP => 1,
+        _ => 2,
+    }
+}
+
+impl<A: Bits> Index<A> {
+    /// `split_ok`: whether splitting by protocol may be tried (the caller keeps it for sets
+    /// small enough that the copies do not matter).
+    fn build(mut entries: Vec<Entry<A>>, split_ok: bool) -> Index<A> {
+        entries.sort_by_key(|e| e.order);
+        let n = entries.len();
+        let in_class =
+            |e: &Entry<A>, class: usize| e.flags & ANY_PROTO != 0 || proto_class(e.proto) == class;
+        let copies: usize = (0..3)
+            .map(|c| entries.iter().filter(|e| in_class(e, c)).count())
+            .sum();
+        if !split_ok || n < TRY_NONE_BELOW || copies > n + n / 2 {
+            return Index::One(Classifier::build(entries));
+        }
+        let samples = sample_queries(&entries);
+        let parts: [Classifier<A>; 3] = [0, 1, 2].map(|c| {
+            Classifier::build(entries.iter().filter(|e| in_class(e, c)).copied().collect())
+        });
+        let one = Classifier::build(entries);
+        let cost_one: u64 = samples.iter().map(|q| one.work(q)).sum();
+        let cost_parts: u64 = samples
+            .iter()
+            .map(|q| parts.get(proto_class(q.proto)).map_or(0, |c| c.work(q)))
+            .sum();
+        if cost_parts < cost_one {
+            Index::ByProto(Box::new(parts))
+        } else {
+            Index::One(one)
+        }
+    }
+
+    /// The classifier for packets of a protocol.
+    #[inline(always)]
+    fn part(&self, proto: u8) -> &Classifier<A> {
+        match self {
+            Index::One(c) => c,
+            Index::ByProto(parts) => {
+                let [tcp, udp, other] = &**parts;
+                match proto_class(proto) {
+                    0 => tcp,
+                    1 => udp,
+                    _ => other,
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn lookup(&self, q: &Query<A>) -> Option<(u32, u32)> {
+        self.part(q.proto).lookup(q)
+    }
+
+    fn tables(&self) -> usize {
+        match self {
+            Index::One(c) => c.tables.len(),
+            Index::ByProto(parts) => parts.iter().map(|c| c.tables.len()).sum(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Index::One(c) => c.heap_bytes(),
+            Index::ByProto(parts) => {
+                std::mem::size_of::<[Classifier<A>; 3]>()
+                    + parts.iter().map(|c| c.heap_bytes()).sum::<usize>()
+            }
+        }
+    }
+}
+
 /// The compiled matcher of a rule list: immutable, `Send + Sync`, cheap to query.
 ///
 /// [`Matcher::lookup`] returns the same rule index as
@@ -876,8 +967,8 @@ impl<A: Bits> Classifier<A> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    v4: Classifier<u32>,
-    v6: Classifier<u128>,
+    v4: Index<u32>,
+    v6: Index<u128>,
     /// Peer networks whose rule's local CIDR is of the other family: they match only
     /// mixed-family queries, answered by a linear pass.
     cross: Vec<CrossEntry>,
@@ -1029,9 +1120,11 @@ impl Matcher {
         if v4.len() >= u32::MAX as usize || v6.len() >= u32::MAX as usize {
             return Err(too_many());
         }
+        // Splitting by protocol copies any-protocol entries: only for sets up to 20k entries.
+        let split_ok = v4.len() + v6.len() <= TRY_ALL_UP_TO;
         Ok(Matcher {
-            v4: Classifier::build(v4),
-            v6: Classifier::build(v6),
+            v4: Index::build(v4, split_ok),
+            v6: Index::build(v6, split_ok),
             cross,
             rules: rules.len(),
         })
@@ -1090,16 +1183,28 @@ impl Matcher {
                     IpAddr::V4(l) => Some(u32::from(l)),
                     IpAddr::V6(_) => None,
                 };
-                self.v4
-                    .scan_mixed(u32::from(p), local, proto, sport, dport, fam == Family::V4)
+                self.v4.part(proto).scan_mixed(
+                    u32::from(p),
+                    local,
+                    proto,
+                    sport,
+                    dport,
+                    fam == Family::V4,
+                )
             }
             IpAddr::V6(p) => {
                 let local = match local {
                     IpAddr::V6(l) => Some(u128::from(l)),
                     IpAddr::V4(_) => None,
                 };
-                self.v6
-                    .scan_mixed(u128::from(p), local, proto, sport, dport, fam == Family::V6)
+                self.v6.part(proto).scan_mixed(
+                    u128::from(p),
+                    local,
+                    proto,
+                    sport,
+                    dport,
+                    fam == Family::V6,
+                )
             }
         };
         match (indexed, cross) {
@@ -1121,8 +1226,9 @@ impl Matcher {
                     sport: pkt.src_port,
                     dport: pkt.dst_port,
                 };
-                let b = best(self.v4.lookup(&q));
-                self.v4.tables.iter().filter(|t| t.min_order < b).count()
+                let c = self.v4.part(q.proto);
+                let b = best(c.lookup(&q));
+                c.tables.iter().filter(|t| t.min_order < b).count()
             }
             (IpAddr::V6(p), IpAddr::V6(l)) => {
                 let q = Query {
@@ -1132,8 +1238,9 @@ impl Matcher {
                     sport: pkt.src_port,
                     dport: pkt.dst_port,
                 };
-                let b = best(self.v6.lookup(&q));
-                self.v6.tables.iter().filter(|t| t.min_order < b).count()
+                let c = self.v6.part(q.proto);
+                let b = best(c.lookup(&q));
+                c.tables.iter().filter(|t| t.min_order < b).count()
             }
             _ => 0,
         }
@@ -1151,7 +1258,7 @@ impl Matcher {
 
     /// The number of hash tables (tuples) of the IPv4 and the IPv6 classifier.
     pub fn table_counts(&self) -> (usize, usize) {
-        (self.v4.tables.len(), self.v6.tables.len())
+        (self.v4.tables(), self.v6.tables())
     }
 
     /// Heap bytes the matcher owns (capacities of its arrays), computed from its layout.
@@ -1254,6 +1361,31 @@ mod tests {
         assert_send_sync::<Matcher>();
         assert_send_sync::<crate::engine::compile::WorldMatcher>();
         assert_send_sync::<crate::engine::compile::CompiledRules>();
+    }
+
+    #[test]
+    fn split_by_protocol_answers_as_the_scan() {
+        let rules = crate::generate::generate(3000, 9);
+        let mut m = Matcher::compile(&rules).unwrap();
+        // Force the split whatever the cost model chose, then compare with the scan.
+        let mut v4: Vec<Entry<u32>> = match &m.v4 {
+            Index::One(c) => c.entries.clone(),
+            Index::ByProto(parts) => parts.iter().flat_map(|c| c.entries.clone()).collect(),
+        };
+        v4.sort_by_key(|e| (e.order, e.peer, e.peer_len));
+        v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));
+        let class_of =
+            |e: &Entry<u32>, c: usize| e.flags & ANY_PROTO != 0 || proto_class(e.proto) == c;
+        let parts = [0, 1, 2]
+            .map(|c| Classifier::build(v4.iter().filter(|e| class_of(e, c)).copied().collect()));
+        m.v4 = Index::ByProto(Box::new(parts));
+        for p in crate::generate::packets(&rules, 3000, 10) {
+            assert_eq!(
+                m.lookup(&p),
+                crate::engine::rule::linear_scan(&rules, &p),
+                "{p:?}"
+            );
+        }
     }
 
     #[test]
