@@ -283,9 +283,10 @@ fn run_step(world: &mut World, step: &Step, cross: Option<&CrossCheck>) -> Resul
 }
 
 /// Runs a scenario file: loads it and runs its steps in order, stopping at the first failure.
-/// Packet steps are decided by the reference evaluator and cross-checked by every other engine.
+/// Packet steps are decided by the reference evaluator and by the compiled matcher
+/// ([`crate::engine::compile::cross_check`]); a disagreement fails the step.
 pub fn run_file(path: &Path) -> Outcome {
-    run_file_with(path, None)
+    run_file_with(path, Some(&crate::engine::compile::cross_check))
 }
 
 /// [`run_file`] with an explicit cross-check of packet steps.
