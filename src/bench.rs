@@ -6,7 +6,7 @@
 //!
 //! Engine-level sources (ClassBench, generated) compare [`Matcher::lookup`] with
 //! [`linear_scan`]; a world compares [`WorldMatcher::decide`] with
-//! [`reference::decide`](crate::engine::reference::decide), target resolution included.
+//! [`reference::decide`], target resolution included.
 
 use crate::classbench;
 use crate::engine::compile::{lower_groups, WorldMatcher};
@@ -322,16 +322,8 @@ fn verify_rules(
     packets: &[Packet],
     n: usize,
 ) -> Result<usize, BenchError> {
-    let sample: Vec<&Packet> = packets
-        .iter()
-        .cycle()
-        .take(n.min(packets.len().max(1) * 16))
-        .collect();
-    let sample = if packets.is_empty() {
-        Vec::new()
-    } else {
-        sample
-    };
+    // The first `n` of the timed packets (each distinct packet once).
+    let sample: Vec<&Packet> = packets.iter().take(n).collect();
     let bad: Vec<String> = sample
         .par_iter()
         .filter_map(|p| {
@@ -553,7 +545,7 @@ pub fn run_world(
             "layout",
         ),
     };
-    let sample: Vec<&WorldQuery> = queries.iter().cycle().take(opts.verify).collect();
+    let sample: Vec<&WorldQuery> = queries.iter().take(opts.verify).collect();
     let bad: Vec<String> = sample
         .par_iter()
         .filter_map(|q| {

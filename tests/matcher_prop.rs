@@ -197,6 +197,18 @@ proptest! {
     }
 
     #[test]
+    fn larger_sets_equal_linear_scan(
+        rules in prop::collection::vec(rule(), 64..200),
+        packets in prop::collection::vec(packet(), 1..60),
+    ) {
+        // Past 64 entries the compiler builds several layouts and keeps the cheapest.
+        let m = Matcher::compile(&rules).unwrap();
+        for p in packets.iter().chain(edge_packets(&rules).iter().step_by(3)) {
+            check(&rules, &m, p)?;
+        }
+    }
+
+    #[test]
     fn mixed_family_queries_equal_linear_scan(
         rules in prop::collection::vec(rule(), 0..30),
         a in v4_addr(),

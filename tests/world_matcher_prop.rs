@@ -497,3 +497,76 @@ fn update_reuses_unchanged_sets() {
         reference::decide(&world, &p, None, Direction::Ingress)
     );
 }
+
+#[test]
+fn larger_world_compiles_fast_and_agrees() {
+    // 4 groups of 60 rules (group and prefix-list peers among them), 120 instances with
+    // secondary ENIs: compile once, then every packet agrees with the reference.
+    let mut seed = 0x1234_5678_u64;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    let groups: Vec<GroupSpec> = (0..4)
+        .map(|_| GroupSpec {
+            enterprise: next(4) == 0,
+            vpc: 1,
+            inner_accept: next(2) == 0,
+            rules: (0..60)
+                .map(|_| RuleSpec {
+                    egress: next(2) == 0,
+                    proto: next(6),
+                    ports: Some((next(6), next(6))),
+                    sports: None,
+                    peer: (next(3) as u8, next(10)),
+                    local: (next(4) == 0).then(|| next(10)),
+                    internet: false,
+                    drop: next(3) == 0,
+                    priority: 1 + next(3) as u8,
+                    id: next(1000) as u16,
+                })
+                .collect(),
+        })
+        .collect();
+    let instances: Vec<InstanceSpec> = (0..120)
+        .map(|_| InstanceSpec {
+            vpc: 1,
+            primary: EniSpec {
+                groups: vec![next(4)],
+                ips: vec![next(11)],
+            },
+            public: (next(3) == 0).then(|| 5 + next(3)),
+            secondary: (next(3) == 0).then(|| EniSpec {
+                groups: vec![next(4), next(4)],
+                ips: vec![next(11)],
+            }),
+        })
+        .collect();
+    let world = build_world(&groups, &instances, &[0, 6, 9]);
+    let start = std::time::Instant::now();
+    let m = WorldMatcher::compile(&world).unwrap();
+    let took = start.elapsed();
+    assert!(took.as_secs() < 20, "compile took {took:?}");
+    for i in 0..300 {
+        let (s, d) = (addr(next(11)), addr(next(11)));
+        if s.is_ipv4() != d.is_ipv4() {
+            continue;
+        }
+        let p = Packet {
+            protocol: [6u8, 17, 1, 58][next(4)],
+            src: s,
+            src_port: PORTS[next(6)],
+            dst: d,
+            dst_port: PORTS[next(6)],
+        };
+        let to = [None, Some("i-3"), Some("sg-b")][i % 3];
+        for direction in [Direction::Ingress, Direction::Egress] {
+            assert_eq!(
+                m.decide(&p, to, direction),
+                reference::decide(&world, &p, to, direction)
+            );
+        }
+    }
+}

@@ -1,8 +1,42 @@
 //! Compiling a whole world: every ENI's (and every group's) pooled rules lowered to
 //! [`EngineRule`]s and compiled into [`Matcher`]s, with target resolution, inner access and
 //! the defaults precomputed, so that [`WorldMatcher::decide`] gives exactly the reference's
-//! [`Decision`](crate::model::Decision) (verdict, reason, deciding rule and group, packet,
-//! target) — or the same [`TargetError`].
+//! [`Decision`] (verdict, reason, deciding rule and group, packet, target) — or the same
+//! [`TargetError`].
+//!
+//! ```
+//! use sgsim::engine::compile::{BatchQuery, WorldMatcher};
+//! use sgsim::engine::reference;
+//! use sgsim::model::Direction;
+//! use sgsim::packet::parse_packet;
+//! let mut world = sgsim::world_file::load_str(r#"
+//!     [[vpcs]]
+//!     id = "vpc-1"
+//!     [[security_groups]]
+//!     id = "sg-web"
+//!     vpc_id = "vpc-1"
+//!     rules = [{ direction = "ingress", ip_protocol = "TCP", port_range = "22/22", source_cidr_ip = "10.0.0.0/8" }]
+//!     [[instances]]
+//!     id = "i-web"
+//!     vpc_id = "vpc-1"
+//!     security_groups = ["sg-web"]
+//!     private_ips = ["192.168.1.10"]
+//! "#, sgsim::world_file::Format::Toml, "example.toml").unwrap();
+//! let m = WorldMatcher::compile(&world).unwrap();
+//! let p = parse_packet("tcp 10.1.2.3 -> 192.168.1.10:22").unwrap();
+//! let d = m.decide(&p, None, Direction::Ingress).unwrap();
+//! assert_eq!(Ok(d.clone()), reference::decide(&world, &p, None, Direction::Ingress));
+//! assert_eq!(d.reason.rule_id(), Some("sgr-000000000001"));
+//!
+//! // Many packets, in order, on all cores when the batch is large.
+//! let q = BatchQuery { packet: p, to: Some("i-web"), direction: Direction::Ingress };
+//! assert_eq!(m.decide_batch(&[q, q]).len(), 2);
+//!
+//! // The world changes: recompile what changed.
+//! world.security_groups[0].rules.clear();
+//! let m = m.update(&world).unwrap();
+//! assert_eq!(m.decide(&p, None, Direction::Ingress).unwrap().reason.kind(), "default");
+//! ```
 //!
 //! Lowering (SPEC §3 and §7), per target, direction and NIC in use:
 //! * the rules of all the target's groups in that direction (classic network: only those of
@@ -21,8 +55,8 @@ use crate::engine::matcher::{CompileError, Matcher};
 use crate::engine::reference::{default_verdict, TargetError};
 use crate::engine::rule::EngineRule;
 use crate::model::{
-    Decision, Direction, GroupType, InnerAccessPolicy, NicType, Packet, Peer, PortRange, Reason,
-    Rule, SecurityGroup, Verdict, World,
+    Decision, Direction, EniRef, GroupType, InnerAccessPolicy, NicType, Packet, Peer, PortRange,
+    PrefixList, Reason, Rule, SecurityGroup, Verdict, World,
 };
 use ipnet::IpNet;
 use rayon::prelude::*;
@@ -34,6 +68,26 @@ use std::sync::Arc;
 /// Lowers one API rule of `group` to an engine rule, expanding group and prefix-list peers
 /// against `world` as it is now.
 pub fn lower_rule(world: &World, group: &SecurityGroup, rule: &Rule) -> EngineRule {
+    lower_with(
+        group,
+        rule,
+        |id| {
+            world
+                .enis()
+                .filter(|e| e.security_groups.iter().any(|g| g == id))
+                .collect()
+        },
+        |id| world.prefix_list(id),
+    )
+}
+
+/// [`lower_rule`] with the member and prefix-list look-ups given.
+fn lower_with<'w>(
+    group: &SecurityGroup,
+    rule: &Rule,
+    members: impl Fn(&str) -> Vec<EniRef<'w>>,
+    prefix_list: impl Fn(&str) -> Option<&'w PrefixList>,
+) -> EngineRule {
     let (dst_ports, src_ports) = if rule.protocol.has_ports() {
         (
             rule.port_range.unwrap_or(PortRange::ANY),
@@ -46,8 +100,8 @@ pub fn lower_rule(world: &World, group: &SecurityGroup, rule: &Rule) -> EngineRu
         Peer::Cidr(net) => vec![*net],
         Peer::Group { id, .. } => {
             let vpc = group.vpc_id.as_deref();
-            let mut nets: Vec<IpNet> = world
-                .members(id)
+            let mut nets: Vec<IpNet> = members(id)
+                .into_iter()
                 .filter(|m| vpc.is_none() || m.vpc_id() == vpc)
                 .flat_map(|m| m.private_ips.iter().map(|a| crate::model::host_net(*a)))
                 .collect();
@@ -55,8 +109,7 @@ pub fn lower_rule(world: &World, group: &SecurityGroup, rule: &Rule) -> EngineRu
             nets.dedup();
             nets
         }
-        Peer::PrefixList(id) => world
-            .prefix_list(id)
+        Peer::PrefixList(id) => prefix_list(id)
             .map(|pl| pl.entries.iter().map(|e| e.cidr).collect())
             .unwrap_or_default(),
     };
@@ -91,6 +144,91 @@ pub fn lower_groups(
                 .map(move |r| lower_rule(world, g, r))
         })
         .collect()
+}
+
+/// Indexes of a world built once per compile: groups, members and prefix lists by id, and
+/// each group's lowered rules per direction and NIC, so that compiling is linear in the
+/// world's size rather than quadratic.
+struct Lowering<'w> {
+    groups: HashMap<&'w str, &'w SecurityGroup>,
+    members: HashMap<&'w str, Vec<EniRef<'w>>>,
+    prefix_lists: HashMap<&'w str, &'w PrefixList>,
+    lowered: HashMap<(&'w str, Direction, Option<NicType>), Vec<EngineRule>>,
+}
+
+impl<'w> Lowering<'w> {
+    fn new(world: &'w World) -> Lowering<'w> {
+        let mut groups = HashMap::new();
+        for g in &world.security_groups {
+            groups.entry(g.id.as_str()).or_insert(g);
+        }
+        let mut prefix_lists = HashMap::new();
+        for p in &world.prefix_lists {
+            prefix_lists.entry(p.id.as_str()).or_insert(p);
+        }
+        let mut members: HashMap<&'w str, Vec<EniRef<'w>>> = HashMap::new();
+        for e in world.enis() {
+            for (i, g) in e.security_groups.iter().enumerate() {
+                // An ENI listing a group twice is one member.
+                if e.security_groups
+                    .get(..i)
+                    .is_some_and(|before| before.contains(g))
+                {
+                    continue;
+                }
+                members.entry(g.as_str()).or_default().push(e);
+            }
+        }
+        Lowering {
+            groups,
+            members,
+            prefix_lists,
+            lowered: HashMap::new(),
+        }
+    }
+
+    fn group(&self, id: &str) -> Option<&'w SecurityGroup> {
+        self.groups.get(id).copied()
+    }
+
+    fn members(&self, id: &str) -> &[EniRef<'w>] {
+        self.members.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The lowered rules of `groups` for a direction and NIC, in group then rule order.
+    fn rules(
+        &mut self,
+        groups: &[&'w SecurityGroup],
+        direction: Direction,
+        nic: Option<NicType>,
+    ) -> Vec<EngineRule> {
+        let mut out = Vec::new();
+        for g in groups {
+            let key = (g.id.as_str(), direction, nic);
+            if !self.lowered.contains_key(&key) {
+                let members = &self.members;
+                let prefix_lists = &self.prefix_lists;
+                let lowered: Vec<EngineRule> = g
+                    .rules
+                    .iter()
+                    .filter(|r| r.direction == direction && nic.is_none_or(|n| r.nic_type == n))
+                    .map(|r| {
+                        lower_with(
+                            g,
+                            r,
+                            |id| members.get(id).cloned().unwrap_or_default(),
+                            |id| prefix_lists.get(id).copied(),
+                        )
+                    })
+                    .collect();
+                self.lowered.insert(key, lowered);
+            }
+            if let Some(rules) = self.lowered.get(&key) {
+                out.extend(rules.iter().cloned());
+            }
+        }
+        out
+    }
 }
 
 /// A rule list and its compiled matcher.
@@ -258,7 +396,7 @@ pub struct BatchQuery<'a> {
 const PARALLEL_MIN: usize = 2048;
 
 fn inner_map<'w>(
-    world: &'w World,
+    low: &Lowering<'w>,
     groups: &[&'w SecurityGroup],
     except: Option<&str>,
 ) -> HashMap<IpAddr, String> {
@@ -267,7 +405,7 @@ fn inner_map<'w>(
         if g.group_type != GroupType::Normal || g.inner_access_policy != InnerAccessPolicy::Accept {
             continue;
         }
-        for m in world.members(&g.id) {
+        for m in low.members(&g.id) {
             if Some(m.id) == except {
                 continue;
             }
@@ -279,9 +417,9 @@ fn inner_map<'w>(
     inner
 }
 
-fn target_sets(
-    world: &World,
-    groups: &[&SecurityGroup],
+fn target_sets<'w>(
+    low: &mut Lowering<'w>,
+    groups: &[&'w SecurityGroup],
     classic: bool,
     nics: &[NicType],
     except: Option<&str>,
@@ -299,13 +437,13 @@ fn target_sets(
                     NicType::Internet => 0,
                     NicType::Intranet => 1,
                 };
-                let rules = lower_groups(world, groups, direction, Some(*nic));
+                let rules = low.rules(groups, direction, Some(*nic));
                 if let Some(slot) = sets.get_mut(d).and_then(|row| row.get_mut(n)) {
                     *slot = Some(cache.get(old, rules)?);
                 }
             }
         } else {
-            let rules = lower_groups(world, groups, direction, None);
+            let rules = low.rules(groups, direction, None);
             if let Some(slot) = sets.get_mut(d).and_then(|row| row.get_mut(1)) {
                 *slot = Some(cache.get(old, rules)?);
             }
@@ -313,7 +451,7 @@ fn target_sets(
     }
     Ok(TargetSets {
         sets,
-        inner: inner_map(world, groups, except),
+        inner: inner_map(low, groups, except),
         group_type: groups.first().map_or(GroupType::Normal, |g| g.group_type),
         classic,
     })
@@ -333,6 +471,7 @@ impl WorldMatcher {
 
     fn build(world: &World, old: Option<&SetCache>) -> Result<WorldMatcher, CompileError> {
         let mut cache = SetCache::default();
+        let mut low = Lowering::new(world);
         let mut enis = Vec::new();
         let mut eni_index = HashMap::new();
         let mut owners: HashMap<IpAddr, Vec<usize>> = HashMap::new();
@@ -340,7 +479,7 @@ impl WorldMatcher {
             let groups: Vec<&SecurityGroup> = e
                 .security_groups
                 .iter()
-                .filter_map(|g| world.group(g))
+                .filter_map(|g| low.group(g))
                 .collect();
             let classic = e.vpc_id().is_none();
             let nics: &[NicType] = if e.public_ip().is_some() {
@@ -348,7 +487,15 @@ impl WorldMatcher {
             } else {
                 &[NicType::Intranet]
             };
-            let sets = target_sets(world, &groups, classic, nics, Some(e.id), &mut cache, old)?;
+            let sets = target_sets(
+                &mut low,
+                &groups,
+                classic,
+                nics,
+                Some(e.id),
+                &mut cache,
+                old,
+            )?;
             let idx = enis.len();
             eni_index.entry(e.id.to_string()).or_insert(idx);
             let mut owned: Vec<IpAddr> = e.private_ips.to_vec();
@@ -370,7 +517,7 @@ impl WorldMatcher {
         let mut groups = HashMap::new();
         for g in &world.security_groups {
             let sets = target_sets(
-                world,
+                &mut low,
                 &[g],
                 g.is_classic(),
                 &[NicType::Intranet],
@@ -410,8 +557,8 @@ impl WorldMatcher {
         direction: Direction,
     ) -> Result<(&CompiledRules, IpAddr), TargetError> {
         let r = self.resolve(packet, to, direction)?;
-        let empty = r.sets.set(direction, r.nic);
-        match empty {
+        // INVARIANT: every resolved target has a set for the NIC it resolves to.
+        match r.sets.set(direction, r.nic) {
             Some(s) => Ok((s, r.local)),
             None => Err(TargetError::UnknownTarget(r.id.to_string())),
         }

@@ -21,11 +21,20 @@
 //! its own full prefixes, protocol and port intervals.
 //!
 //! Building: entries are taken in increasing order; each goes to the most specific existing
-//! table that admits it and whose bucket for its key holds fewer than `BUCKET_CAP` (32)
-//! entries. An entry that fits nowhere opens a table with the first free tuple of: its
-//! prefix lengths rounded down to a multiple of 8 (IPv4; 16 for IPv6), its exact lengths,
-//! then either of these with its exact protocol and destination port in the key (this is what
-//! keeps thousands of `/0` rules on distinct ports in a few tables).
+//! table that admits it and whose bucket for its key holds fewer than a cap of entries. An
+//! entry that fits nowhere opens a table with the first free tuple of: its prefix lengths
+//! rounded down to a multiple of the layout's step, its exact lengths, then either of these
+//! with its exact protocol and destination port in the key (this is what keeps thousands of
+//! `/0` rules on distinct ports in a few tables). The compiler builds a few layouts — step
+//! 8 / cap 32 (the default), step 16 / cap 64, step 12 / cap 32 (IPv6 steps are doubled) —
+//! and keeps the one whose lookups do the least counted work (4 per table probed, 1 per
+//! entry checked) on up to 512 packets at corners of its own entries, the way ClassBench's
+//! trace generator makes packets. Deterministic; sets under 64 entries use the default, sets
+//! over 20,000 entries try only the first two. In the same way, for rule sets up to 20,000
+//! entries, each family's index may be **split by the packet's protocol class** (TCP, UDP,
+//! other): three classifiers, each with the entries of its protocol plus the any-protocol
+//! ones, kept when their counted work is lower and the copies add at most half the entries.
+//! Protocol correlates with the shape of the rules, so each part has fewer tuples.
 //!
 //! Lookup: entries were inserted by increasing order, so tables are created in increasing
 //! order of their best (smallest) order; a lookup visits them in that order and **stops as
@@ -51,16 +60,21 @@
 //!   synthetic security-group sets (many /32 and /24 peers, common ports, priorities that tie
 //!   heavily) need ~4 probes per lookup even at 100k rules (101 IPv4 tables).
 //!
-//! Tuning, measured on the twelve ClassBench traces (sum of ns per lookup): bucket cap 8 was
-//! 40 % slower than 32 (more tables), cap 64–128 no better; /4 rounding of prefix lengths
-//! gave 2–3× more tables than /8 rounding and was slower; putting protocol and port in every
-//! tuple (not only as the fallback) doubled the tables. Two-slot cuckoo probing and the
-//! bucket's best order kept in its slot gave ~20 % over linear probing.
+//! Tuning, measured on the fifteen ClassBench traces (sum of ns per lookup): bucket cap 8 was
+//! 40 % slower than 32 (more tables); /4 rounding of prefix lengths gave 2–3× more tables
+//! than /8 rounding and was slower; putting protocol and port in every tuple (not only as
+//! the fallback) doubled the tables; /16 rounding halves the tables probed on the 10k sets
+//! but fills buckets, so which layout wins depends on the set — hence the per-set choice,
+//! worth ~20 % over the best single layout; the protocol split another ~10 %; a column of
+//! destination ports scanned before the bucket entries ~3 %. Two-slot cuckoo probing and the bucket's best
+//! order kept in its slot gave ~10 % over linear probing; a cheaper one-multiply hash gave
+//! nothing measurable and worse cuckoo placement.
 //!
-//! **Limits** (honest): on ClassBench the lookup visits 5–17 tables (the sets have 10–33
-//! tuples and a uniform spread of best matches over the rule list, so early termination
-//! helps less than on security-group sets), about 6–7 ns each: 12–30 M lookups/s on the 1k
-//! sets and 7–25 M/s on the 10k sets on this machine, below the 50 M/s and 20 M/s targets.
+//! **Limits** (honest): on ClassBench the lookup visits 3.5–9 tables (the sets keep 6–27
+//! tuples and spread their best matches uniformly over the rule list, so early termination
+//! helps less than on security-group sets), about 6–14 ns each with the bucket scans: 17–27
+//! M lookups/s on the 1k sets and 10–28 M/s on the 10k sets on this machine, below the 50
+//! M/s (1k) target and around the 20 M/s (10k) one.
 //! Getting there would need a pre-filter that rules out tuples per packet (tuple pruning by
 //! per-field prefix lookups) or a decision tree in front of the tables. Medians are in
 //! `benches/README.md`.
@@ -71,7 +85,7 @@
 //! |---|---|
 //! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
 //! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
-//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, plus 24-byte (IPv4) slots at ≤ 50 % load; ~85 bytes per rule at 100k generated rules |
+//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, plus 24-byte (IPv4) slots at ≤ 50 % load; ~90 bytes per rule at 100k generated rules |
 
 use crate::engine::rule::EngineRule;
 use crate::model::{Family, Packet, Policy};
@@ -82,8 +96,28 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
-/// Most entries one bucket may hold before an entry must look for (or open) another table.
-const BUCKET_CAP: usize = 32;
+/// How tables are formed: the granularity new tables round prefix lengths down to, and the
+/// most entries one bucket may hold before an entry must look for (or open) another table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Params {
+    /// Prefix-length step of a new table's tuple (IPv4; IPv6 uses twice this).
+    step: u8,
+    /// Bucket capacity.
+    cap: usize,
+}
+
+/// The layouts the compiler tries, cheapest-estimated wins; the first is the default.
+const LAYOUTS: [Params; 3] = [
+    Params { step: 8, cap: 32 },
+    Params { step: 16, cap: 64 },
+    Params { step: 12, cap: 32 },
+];
+
+/// Entry counts up to which all [`LAYOUTS`] are tried (above: the first two).
+const TRY_ALL_UP_TO: usize = 20_000;
+
+/// Entry counts below which only the default layout is built.
+const TRY_NONE_BELOW: usize = 64;
 
 /// Why a rule set cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +152,10 @@ trait Bits: Copy + Eq + std::hash::Hash + Default + Send + Sync + fmt::Debug + '
     fn mask(len: u8) -> Self;
     /// Bitwise and.
     fn and(self, other: Self) -> Self;
+    /// Bitwise or.
+    fn or(self, other: Self) -> Self;
+    /// Bitwise not.
+    fn not(self) -> Self;
     /// A 64-bit mix of the value, for hashing.
     fn fold(self) -> u64;
 }
@@ -134,6 +172,12 @@ impl Bits for u32 {
     #[inline(always)]
     fn and(self, other: u32) -> u32 {
         self & other
+    }
+    fn or(self, other: u32) -> u32 {
+        self | other
+    }
+    fn not(self) -> u32 {
+        !self
     }
     #[inline(always)]
     fn fold(self) -> u64 {
@@ -153,6 +197,12 @@ impl Bits for u128 {
     #[inline(always)]
     fn and(self, other: u128) -> u128 {
         self & other
+    }
+    fn or(self, other: u128) -> u128 {
+        self | other
+    }
+    fn not(self) -> u128 {
+        !self
     }
     #[inline(always)]
     fn fold(self) -> u64 {
@@ -402,6 +452,21 @@ struct Classifier<A: Bits> {
     tables: Vec<Table<A>>,
     // INVARIANT: every slot's range lies inside `entries`, sorted by order within a range.
     entries: Vec<Entry<A>>,
+    // INVARIANT: `dports[i]` is `entries[i]`'s destination ports as `start << 16 | (end -
+    // start)`: a compact column scanned before the entries themselves.
+    dports: Vec<u32>,
+}
+
+/// An entry's destination-port interval packed for the pre-scan.
+fn pack_dports<A: Bits>(e: &Entry<A>) -> u32 {
+    (u32::from(e.dport_lo) << 16) | u32::from(e.dport_hi.wrapping_sub(e.dport_lo))
+}
+
+/// Whether `port` lies in a packed interval.
+#[inline(always)]
+fn in_packed(d: u32, port: u16) -> bool {
+    // Truncations intended: the two halves of the packed word.
+    port.wrapping_sub((d >> 16) as u16) <= d as u16
 }
 
 /// A fast hasher for build-time maps (keys are already well-mixed integers).
@@ -456,12 +521,45 @@ impl<A: Bits> TableBuild<A> {
     }
 }
 
+/// Up to 512 queries at corners of entries spread over the list (first or last address of
+/// each prefix, first or last port), as ClassBench's trace generator makes them.
+fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
+    let step = (entries.len() / 512).max(1);
+    entries
+        .iter()
+        .step_by(step)
+        .enumerate()
+        .map(|(i, e)| {
+            let hi = |bit: usize| (i >> bit) & 1 == 1;
+            let corner = |net: A, len: u8, high: bool| {
+                if high {
+                    A::or(net, A::not(A::mask(len)))
+                } else {
+                    net
+                }
+            };
+            Query {
+                peer: corner(e.peer, e.peer_len, hi(0)),
+                local: corner(e.local, e.local_len, hi(1)),
+                proto: if e.flags & ANY_PROTO != 0 { 6 } else { e.proto },
+                sport: if hi(2) { e.sport_hi } else { e.sport_lo },
+                dport: if hi(3) { e.dport_hi } else { e.dport_lo },
+            }
+        })
+        .collect()
+}
+
 /// Rounds a prefix length down for a new table's tuple, so that neighbouring lengths share it.
-fn relax(len: u8, width: u8) -> u8 {
+fn relax(len: u8, width: u8, step: u8) -> u8 {
+    let step = if width == 32 {
+        step
+    } else {
+        step.saturating_mul(2)
+    }
+    .max(1);
     if len == width {
         len
     } else {
-        let step = if width == 32 { 8 } else { 16 };
         len - len % step
     }
 }
@@ -470,10 +568,10 @@ fn relax(len: u8, width: u8) -> u8 {
 /// taken — the entry's prefix lengths relaxed, then exact, then either with the exact
 /// protocol and destination port in the key (when the entry has them) — else a second table
 /// of the last.
-fn new_tuple<A: Bits>(e: &Entry<A>, taken: impl Fn(&Tuple) -> bool) -> Tuple {
+fn new_tuple<A: Bits>(e: &Entry<A>, step: u8, taken: impl Fn(&Tuple) -> bool) -> Tuple {
     let relaxed = Tuple {
-        peer_len: relax(e.peer_len, A::WIDTH),
-        local_len: relax(e.local_len, A::WIDTH),
+        peer_len: relax(e.peer_len, A::WIDTH, step),
+        local_len: relax(e.local_len, A::WIDTH, step),
         proto_exact: false,
         dport_exact: false,
     };
@@ -496,8 +594,78 @@ fn new_tuple<A: Bits>(e: &Entry<A>, taken: impl Fn(&Tuple) -> bool) -> Tuple {
 }
 
 impl<A: Bits> Classifier<A> {
+    /// Builds with each candidate layout and keeps the one whose lookups cost least on
+    /// sample packets drawn from the entries' own corners (counted work, deterministic).
     fn build(mut entries: Vec<Entry<A>>) -> Classifier<A> {
         entries.sort_by_key(|e| e.order);
+        let layouts: &[Params] = if entries.len() < TRY_NONE_BELOW {
+            &LAYOUTS[..1]
+        } else if entries.len() <= TRY_ALL_UP_TO {
+            &LAYOUTS
+        } else {
+            &LAYOUTS[..2]
+        };
+        let samples = sample_queries(&entries);
+        let mut best: Option<(u64, Classifier<A>)> = None;
+        for &p in layouts {
+            let c = Self::build_with(&entries, p);
+            let cost = if layouts.len() == 1 {
+                0
+            } else {
+                samples.iter().map(|q| c.work(q)).sum()
+            };
+            if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                best = Some((cost, c));
+            }
+        }
+        match best {
+            Some((_, c)) => c,
+            None => Self::build_with(&entries, LAYOUTS[0]),
+        }
+    }
+
+    /// The work a lookup does, in rough cycles: 4 per table probed, 1 per entry checked.
+    fn work(&self, q: &Query<A>) -> u64 {
+        let mut best_order = u32::MAX;
+        let mut work = 0u64;
+        let pd_full = pd_word(q.proto, q.dport);
+        for t in &self.tables {
+            if t.min_order >= best_order {
+                break;
+            }
+            work += 4;
+            let kp = q.peer.and(t.peer_mask);
+            let kl = q.local.and(t.local_mask);
+            let pd = pd_full & t.pd_mask;
+            let (i1, i2) = slot_pair(hash_key(kp, kl, pd) ^ t.seed, t.shift);
+            let found = [t.slots.get(i1), t.slots.get(i2)]
+                .into_iter()
+                .flatten()
+                .chain(t.stash.iter())
+                .find(|s| s.end != 0 && s.peer == kp && s.local == kl && s.pd == pd);
+            let Some(s) = found else { continue };
+            if s.first >= best_order {
+                continue;
+            }
+            for e in self
+                .entries
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or(&[])
+            {
+                work += 1;
+                if e.order >= best_order {
+                    break;
+                }
+                if e.matches(q) {
+                    best_order = e.order;
+                    break;
+                }
+            }
+        }
+        work
+    }
+
+    fn build_with(entries: &[Entry<A>], params: Params) -> Classifier<A> {
         let mut builds: Vec<TableBuild<A>> = Vec::new();
         // Table indexes by decreasing specificity, for choosing where an entry goes.
         let mut by_spec: Vec<usize> = Vec::new();
@@ -513,14 +681,14 @@ impl<A: Bits> Classifier<A> {
                 }
                 let key = tb.key(e);
                 let bucket = tb.buckets.entry(key).or_default();
-                if bucket.len() < BUCKET_CAP {
+                if bucket.len() < params.cap {
                     bucket.push(idx);
                     placed = true;
                     break;
                 }
             }
             if !placed {
-                let tuple = new_tuple(e, |t| builds.iter().any(|b| b.tuple == *t));
+                let tuple = new_tuple(e, params.step, |t| builds.iter().any(|b| b.tuple == *t));
                 let mut tb = TableBuild {
                     tuple,
                     min_order: e.order,
@@ -579,6 +747,7 @@ impl<A: Bits> Classifier<A> {
         tables.sort_by_key(|t| t.min_order);
         Classifier {
             tables,
+            dports: out_entries.iter().map(pack_dports).collect(),
             entries: out_entries,
         }
     }
@@ -620,7 +789,15 @@ impl<A: Bits> Classifier<A> {
             }
             let start = ((s1.start & m1) | (s2.start & m2)) as usize;
             let end = ((s1.end & m1) | (s2.end & m2)) as usize;
-            for e in self.entries.get(start..end).unwrap_or(&[]) {
+            // Entries are by order: the first that matches is the bucket's best, and once one
+            // cannot beat the match, none after it can. The port column skips most entries
+            // without touching them.
+            let ports = self.dports.get(start..end).unwrap_or(&[]);
+            let bucket = self.entries.get(start..end).unwrap_or(&[]);
+            for (&d, e) in ports.iter().zip(bucket) {
+                if !in_packed(d, q.dport) {
+                    continue;
+                }
                 if e.order >= best_order {
                     break;
                 }
@@ -675,6 +852,98 @@ impl<A: Bits> Classifier<A> {
                 .map(|t| (t.slots.capacity() + t.stash.capacity()) * std::mem::size_of::<Slot<A>>())
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Entry<A>>()
+            + self.dports.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
+/// One family's index: a single classifier, or one per packet protocol class.
+#[derive(Debug, Clone)]
+enum Index<A: Bits> {
+    /// Every entry in one classifier.
+    One(Classifier<A>),
+    /// By the packet's protocol — TCP, UDP, any other — each classifier holding the entries
+    /// of that protocol and those of any protocol. Chosen when its counted work is smaller
+    /// and the copies of any-protocol entries cost at most half the entries again.
+    ByProto(Box<[Classifier<A>; 3]>),
+}
+
+/// Protocol classes of [`Index::ByProto`].
+#[inline(always)]
+fn proto_class(proto: u8) -> usize {
+    match proto {
+        crate::model::PROTO_TCP => 0,
+        crate::model::PROTO_UDP => 1,
+        _ => 2,
+    }
+}
+
+impl<A: Bits> Index<A> {
+    /// `split_ok`: whether splitting by protocol may be tried (the caller keeps it for sets
+    /// small enough that the copies do not matter).
+    fn build(mut entries: Vec<Entry<A>>, split_ok: bool) -> Index<A> {
+        entries.sort_by_key(|e| e.order);
+        let n = entries.len();
+        let in_class =
+            |e: &Entry<A>, class: usize| e.flags & ANY_PROTO != 0 || proto_class(e.proto) == class;
+        let copies: usize = (0..3)
+            .map(|c| entries.iter().filter(|e| in_class(e, c)).count())
+            .sum();
+        if !split_ok || n < TRY_NONE_BELOW || copies > n + n / 2 {
+            return Index::One(Classifier::build(entries));
+        }
+        let samples = sample_queries(&entries);
+        let parts: [Classifier<A>; 3] = [0, 1, 2].map(|c| {
+            Classifier::build(entries.iter().filter(|e| in_class(e, c)).copied().collect())
+        });
+        let one = Classifier::build(entries);
+        let cost_one: u64 = samples.iter().map(|q| one.work(q)).sum();
+        let cost_parts: u64 = samples
+            .iter()
+            .map(|q| parts.get(proto_class(q.proto)).map_or(0, |c| c.work(q)))
+            .sum();
+        if cost_parts < cost_one {
+            Index::ByProto(Box::new(parts))
+        } else {
+            Index::One(one)
+        }
+    }
+
+    /// The classifier for packets of a protocol.
+    #[inline(always)]
+    fn part(&self, proto: u8) -> &Classifier<A> {
+        match self {
+            Index::One(c) => c,
+            Index::ByProto(parts) => {
+                let [tcp, udp, other] = &**parts;
+                match proto_class(proto) {
+                    0 => tcp,
+                    1 => udp,
+                    _ => other,
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn lookup(&self, q: &Query<A>) -> Option<(u32, u32)> {
+        self.part(q.proto).lookup(q)
+    }
+
+    fn tables(&self) -> usize {
+        match self {
+            Index::One(c) => c.tables.len(),
+            Index::ByProto(parts) => parts.iter().map(|c| c.tables.len()).sum(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Index::One(c) => c.heap_bytes(),
+            Index::ByProto(parts) => {
+                std::mem::size_of::<[Classifier<A>; 3]>()
+                    + parts.iter().map(|c| c.heap_bytes()).sum::<usize>()
+            }
+        }
     }
 }
 
@@ -703,8 +972,8 @@ impl<A: Bits> Classifier<A> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    v4: Classifier<u32>,
-    v6: Classifier<u128>,
+    v4: Index<u32>,
+    v6: Index<u128>,
     /// Peer networks whose rule's local CIDR is of the other family: they match only
     /// mixed-family queries, answered by a linear pass.
     cross: Vec<CrossEntry>,
@@ -856,9 +1125,11 @@ impl Matcher {
         if v4.len() >= u32::MAX as usize || v6.len() >= u32::MAX as usize {
             return Err(too_many());
         }
+        // Splitting by protocol copies any-protocol entries: only for sets up to 20k entries.
+        let split_ok = v4.len() + v6.len() <= TRY_ALL_UP_TO;
         Ok(Matcher {
-            v4: Classifier::build(v4),
-            v6: Classifier::build(v6),
+            v4: Index::build(v4, split_ok),
+            v6: Index::build(v6, split_ok),
             cross,
             rules: rules.len(),
         })
@@ -917,16 +1188,28 @@ impl Matcher {
                     IpAddr::V4(l) => Some(u32::from(l)),
                     IpAddr::V6(_) => None,
                 };
-                self.v4
-                    .scan_mixed(u32::from(p), local, proto, sport, dport, fam == Family::V4)
+                self.v4.part(proto).scan_mixed(
+                    u32::from(p),
+                    local,
+                    proto,
+                    sport,
+                    dport,
+                    fam == Family::V4,
+                )
             }
             IpAddr::V6(p) => {
                 let local = match local {
                     IpAddr::V6(l) => Some(u128::from(l)),
                     IpAddr::V4(_) => None,
                 };
-                self.v6
-                    .scan_mixed(u128::from(p), local, proto, sport, dport, fam == Family::V6)
+                self.v6.part(proto).scan_mixed(
+                    u128::from(p),
+                    local,
+                    proto,
+                    sport,
+                    dport,
+                    fam == Family::V6,
+                )
             }
         };
         match (indexed, cross) {
@@ -948,8 +1231,9 @@ impl Matcher {
                     sport: pkt.src_port,
                     dport: pkt.dst_port,
                 };
-                let b = best(self.v4.lookup(&q));
-                self.v4.tables.iter().filter(|t| t.min_order < b).count()
+                let c = self.v4.part(q.proto);
+                let b = best(c.lookup(&q));
+                c.tables.iter().filter(|t| t.min_order < b).count()
             }
             (IpAddr::V6(p), IpAddr::V6(l)) => {
                 let q = Query {
@@ -959,8 +1243,9 @@ impl Matcher {
                     sport: pkt.src_port,
                     dport: pkt.dst_port,
                 };
-                let b = best(self.v6.lookup(&q));
-                self.v6.tables.iter().filter(|t| t.min_order < b).count()
+                let c = self.v6.part(q.proto);
+                let b = best(c.lookup(&q));
+                c.tables.iter().filter(|t| t.min_order < b).count()
             }
             _ => 0,
         }
@@ -978,7 +1263,7 @@ impl Matcher {
 
     /// The number of hash tables (tuples) of the IPv4 and the IPv6 classifier.
     pub fn table_counts(&self) -> (usize, usize) {
-        (self.v4.tables.len(), self.v6.tables.len())
+        (self.v4.tables(), self.v6.tables())
     }
 
     /// Heap bytes the matcher owns (capacities of its arrays), computed from its layout.
@@ -1052,6 +1337,7 @@ mod tests {
                 slots,
                 stash,
             }],
+            dports: entries.iter().map(pack_dports).collect(),
             entries,
         };
         for i in 0..10u32 {
@@ -1072,6 +1358,39 @@ mod tests {
             dport: 2,
         };
         assert_eq!(c.lookup(&miss), None);
+    }
+
+    #[test]
+    fn compiled_objects_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Matcher>();
+        assert_send_sync::<crate::engine::compile::WorldMatcher>();
+        assert_send_sync::<crate::engine::compile::CompiledRules>();
+    }
+
+    #[test]
+    fn split_by_protocol_answers_as_the_scan() {
+        let rules = crate::generate::generate(3000, 9);
+        let mut m = Matcher::compile(&rules).unwrap();
+        // Force the split whatever the cost model chose, then compare with the scan.
+        let mut v4: Vec<Entry<u32>> = match &m.v4 {
+            Index::One(c) => c.entries.clone(),
+            Index::ByProto(parts) => parts.iter().flat_map(|c| c.entries.clone()).collect(),
+        };
+        v4.sort_by_key(|e| (e.order, e.peer, e.peer_len));
+        v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));
+        let class_of =
+            |e: &Entry<u32>, c: usize| e.flags & ANY_PROTO != 0 || proto_class(e.proto) == c;
+        let parts = [0, 1, 2]
+            .map(|c| Classifier::build(v4.iter().filter(|e| class_of(e, c)).copied().collect()));
+        m.v4 = Index::ByProto(Box::new(parts));
+        for p in crate::generate::packets(&rules, 3000, 10) {
+            assert_eq!(
+                m.lookup(&p),
+                crate::engine::rule::linear_scan(&rules, &p),
+                "{p:?}"
+            );
+        }
     }
 
     #[test]

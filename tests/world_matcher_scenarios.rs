@@ -1,0 +1,29 @@
+//! Every scenario file under `scenarios/`, run with the compiled matcher cross-checking each
+//! packet step against the reference: the outcome must be the same as without it (a
+//! scenario that passes still passes; the matcher never disagrees).
+
+use sgsim::engine::compile::cross_check;
+use sgsim::scenario::{collect, run_file, run_file_with};
+use std::path::PathBuf;
+
+#[test]
+fn compiled_matcher_agrees_on_every_scenario() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let files = collect(&[dir]).unwrap();
+    assert!(!files.is_empty());
+    let mut disagreements = Vec::new();
+    for f in &files {
+        let plain = run_file(f);
+        let crossed = run_file_with(f, Some(&cross_check));
+        if plain.failure != crossed.failure {
+            disagreements.push(format!(
+                "{}: reference {:?}, with the matcher {:?}",
+                f.display(),
+                plain.failure,
+                crossed.failure
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    eprintln!("{} scenarios cross-checked", files.len());
+}
