@@ -1,34 +1,22 @@
-//! Heap accounting for `sgsim bench`: counters a counting global allocator feeds.
+//! Heap accounting for `sgsim bench`: how many heap bytes are live, as a counting global
+//! allocator reports them.
 //!
-//! The library forbids unsafe code, and a global allocator needs an `unsafe impl`, so the
-//! allocator lives in the binary (`src/main.rs`) and only reports here: it calls
-//! [`record_alloc`] and [`record_dealloc`] around the system allocator. [`allocated`] then
-//! gives the live heap bytes, or `None` when no allocator feeds the counters (in tests and in
-//! other binaries), and measurements fall back to the matcher's own layout count
-//! ([`Matcher::heap_bytes`](crate::engine::matcher::Matcher::heap_bytes)).
+//! The allocator is the binary's (`src/main.rs` registers the `cap` crate's counting wrapper
+//! around the system allocator, which needs no unsafe code of ours) and reports here through
+//! [`set_source`]. [`allocated`] then gives the live heap bytes, or `None` when no allocator
+//! reports (in tests and in other binaries), and measurements fall back to the matcher's own
+//! layout count ([`Matcher::heap_bytes`](crate::engine::matcher::Matcher::heap_bytes)).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static FED: AtomicBool = AtomicBool::new(false);
+static SOURCE: OnceLock<fn() -> usize> = OnceLock::new();
 
-/// Records an allocation of `size` bytes (called by the binary's global allocator).
-#[inline]
-pub fn record_alloc(size: usize) {
-    LIVE.fetch_add(size, Ordering::Relaxed);
-    if !FED.load(Ordering::Relaxed) {
-        FED.store(true, Ordering::Relaxed);
-    }
+/// Registers the function that reads the live heap bytes (called once by the binary).
+pub fn set_source(live_bytes: fn() -> usize) {
+    let _ = SOURCE.set(live_bytes);
 }
 
-/// Records the release of `size` bytes (called by the binary's global allocator).
-#[inline]
-pub fn record_dealloc(size: usize) {
-    LIVE.fetch_sub(size, Ordering::Relaxed);
-}
-
-/// Live heap bytes, when a counting allocator feeds the counters.
+/// Live heap bytes, when a counting allocator reports them.
 pub fn allocated() -> Option<usize> {
-    FED.load(Ordering::Relaxed)
-        .then(|| LIVE.load(Ordering::Relaxed))
+    SOURCE.get().map(|f| f())
 }

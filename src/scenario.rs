@@ -1,6 +1,7 @@
 //! Scenario files (SPEC §5): a world plus ordered steps — API calls, packets and rule counts
 //! — each with its expectation. Used by `sgsim scenario run` and by the test suite.
 
+use crate::engine::compile::WorldMatcher;
 use crate::engine::reference;
 use crate::model::{Decision, Direction, Verdict, World};
 use crate::packet::{format_packet, parse_packet};
@@ -118,16 +119,38 @@ pub fn describe(world: &World, d: &Decision) -> String {
     s
 }
 
-/// Extra engines a scenario's packet steps are also decided by; each must agree with the
-/// reference. Returns a one-line disagreement, if any.
-pub type CrossCheck =
-    dyn Fn(&World, &crate::model::Packet, Option<&str>, Direction, &Decision) -> Option<String>;
+/// The compiled matcher a scenario keeps beside the reference: built at the first packet
+/// step, and brought up to date with [`WorldMatcher::update`] after each call, as a
+/// long-running user of the library would.
+#[derive(Default)]
+struct Compiled {
+    matcher: Option<WorldMatcher>,
+    stale: bool,
+}
+
+impl Compiled {
+    /// The matcher for the world as it is now.
+    fn current(&mut self, world: &World) -> Result<&WorldMatcher, String> {
+        let fresh = match (&self.matcher, self.stale) {
+            (Some(_), false) => None,
+            (Some(old), true) => Some(old.update(world)),
+            (None, _) => Some(WorldMatcher::compile(world)),
+        };
+        if let Some(m) = fresh {
+            self.matcher = Some(m.map_err(|e| format!("compiled matcher: {e}"))?);
+            self.stale = false;
+        }
+        self.matcher
+            .as_ref()
+            .ok_or_else(|| "compiled matcher: not built".to_string())
+    }
+}
 
 fn run_packet_step(
     world: &World,
     step: &Step,
     text: &str,
-    cross: Option<&CrossCheck>,
+    compiled: Option<&mut Compiled>,
 ) -> Result<(), String> {
     let packet = parse_packet(text).map_err(|e| format!("invalid packet `{text}`: {e}"))?;
     let direction = match step.direction.as_deref() {
@@ -137,8 +160,10 @@ fn run_packet_step(
     };
     let d = reference::decide(world, &packet, step.to.as_deref(), direction)
         .map_err(|e| format!("packet `{}`: {e}", format_packet(&packet)))?;
-    if let Some(check) = cross {
-        if let Some(msg) = check(world, &packet, step.to.as_deref(), direction, &d) {
+    if let Some(compiled) = compiled {
+        let m = compiled.current(world)?;
+        let got = m.decide(&packet, step.to.as_deref(), direction);
+        if let Some(msg) = crate::engine::compile::disagreement(&d, got) {
             return Err(format!(
                 "packet `{}`: engines disagree: {msg}",
                 format_packet(&packet)
@@ -251,7 +276,7 @@ fn run_call_step(world: &mut World, step: &Step, query: &str) -> Result<(), Stri
     Ok(())
 }
 
-fn run_step(world: &mut World, step: &Step, cross: Option<&CrossCheck>) -> Result<(), String> {
+fn run_step(world: &mut World, step: &Step, compiled: Option<&mut Compiled>) -> Result<(), String> {
     let kinds = [
         step.call.is_some(),
         step.packet.is_some(),
@@ -261,10 +286,13 @@ fn run_step(world: &mut World, step: &Step, cross: Option<&CrossCheck>) -> Resul
         return Err("a step needs exactly one of `call`, `packet`, `count_rules`".into());
     }
     if let Some(q) = &step.call {
+        if let Some(c) = compiled {
+            c.stale = true;
+        }
         return run_call_step(world, step, q);
     }
     if let Some(p) = &step.packet {
-        return run_packet_step(world, step, p, cross);
+        return run_packet_step(world, step, p, compiled);
     }
     let gid = step.count_rules.as_deref().unwrap_or_default();
     let want = step
@@ -283,13 +311,15 @@ fn run_step(world: &mut World, step: &Step, cross: Option<&CrossCheck>) -> Resul
 }
 
 /// Runs a scenario file: loads it and runs its steps in order, stopping at the first failure.
-/// Packet steps are decided by the reference evaluator and cross-checked by every other engine.
+/// Packet steps are decided by the reference evaluator and by the compiled matcher
+/// (kept up to date across calls with [`WorldMatcher::update`]); a disagreement fails the
+/// step.
 pub fn run_file(path: &Path) -> Outcome {
-    run_file_with(path, None)
+    run_file_with(path, true)
 }
 
-/// [`run_file`] with an explicit cross-check of packet steps.
-pub fn run_file_with(path: &Path, cross: Option<&CrossCheck>) -> Outcome {
+/// [`run_file`], with the compiled matcher's cross-check of packet steps on or off.
+pub fn run_file_with(path: &Path, cross_check: bool) -> Outcome {
     let mut scenario = match load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -300,8 +330,9 @@ pub fn run_file_with(path: &Path, cross: Option<&CrossCheck>) -> Outcome {
             }
         }
     };
+    let mut compiled = cross_check.then(Compiled::default);
     for (i, step) in scenario.steps.iter().enumerate() {
-        if let Err(e) = run_step(&mut scenario.world, step, cross) {
+        if let Err(e) = run_step(&mut scenario.world, step, compiled.as_mut()) {
             return Outcome {
                 path: path.to_path_buf(),
                 failure: Some(format!("step {}: {e}", i + 1)),

@@ -2,8 +2,7 @@
 //! packet step against the reference: the outcome must be the same as without it (a
 //! scenario that passes still passes; the matcher never disagrees).
 
-use sgsim::engine::compile::cross_check;
-use sgsim::scenario::{collect, run_file, run_file_with};
+use sgsim::scenario::{collect, run_file_with};
 use std::path::PathBuf;
 
 #[test]
@@ -13,8 +12,8 @@ fn compiled_matcher_agrees_on_every_scenario() {
     assert!(!files.is_empty());
     let mut disagreements = Vec::new();
     for f in &files {
-        let plain = run_file(f);
-        let crossed = run_file_with(f, Some(&cross_check));
+        let plain = run_file_with(f, false);
+        let crossed = run_file_with(f, true);
         if plain.failure != crossed.failure {
             disagreements.push(format!(
                 "{}: reference {:?}, with the matcher {:?}",

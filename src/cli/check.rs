@@ -1,6 +1,8 @@
 //! `sgsim check`: decide one packet, or a batch, against a world and explain the answer.
 
 use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use sgsim::engine::compile::WorldMatcher;
 use sgsim::engine::reference::{self, Target};
 use sgsim::model::{Decision, Direction, GroupType, Reason, World};
 use sgsim::packet::{format_packet, parse_packet};
@@ -241,8 +243,21 @@ pub fn split_batch_line(line: &str) -> BatchLine<'_> {
     }
 }
 
+/// Lines read, decided (on all cores) and written per step of a batch.
+const CHUNK: usize = 16_384;
+
+/// The answer to one batch line: `None` for a blank or comment line.
+type LineAnswer = Result<Option<String>, String>;
+
 fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
-    let reader: Box<dyn BufRead> = if input == "-" {
+    let matcher = match WorldMatcher::compile(world) {
+        Ok(m) => m,
+        Err(e) => {
+            super::error(format!("{}: {e}", args.world.display()));
+            return 2;
+        }
+    };
+    let mut reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         match std::fs::File::open(input) {
@@ -261,57 +276,89 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
         Progress::Never => false,
         Progress::Auto => std::io::stderr().is_terminal(),
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut decided: u64 = 0;
-    for (i, line) in reader.lines().enumerate() {
-        let lineno = i + 1;
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = out.flush();
-                super::error(format!(
-                    "{input}:{lineno}: cannot read: {}",
-                    world_file::io_reason(&e)
-                ));
-                return 2;
-            }
-        };
+    let default_direction: Direction = args.direction.into();
+    let answer = |line: &str| -> LineAnswer {
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+            return Ok(None);
         }
         let bl = split_batch_line(trimmed);
-        let fail = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>, msg: String| {
-            let _ = out.flush();
-            super::error(format!("{input}:{lineno}: {msg}"));
-            2
-        };
-        let packet = match parse_packet(bl.packet) {
-            Ok(p) => p,
-            Err(e) => return fail(&mut out, format!("invalid packet `{}`: {e}", bl.packet)),
-        };
-        let direction = bl.direction.unwrap_or(args.direction.into());
+        let packet =
+            parse_packet(bl.packet).map_err(|e| format!("invalid packet `{}`: {e}", bl.packet))?;
+        let direction = bl.direction.unwrap_or(default_direction);
         let to = bl.to.or(args.to.as_deref());
-        let d = match reference::decide(world, &packet, to, direction) {
-            Ok(d) => d,
-            Err(e) => return fail(&mut out, e.to_string()),
-        };
-        let text = if args.json {
+        let d = matcher
+            .decide(&packet, to, direction)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(if args.json {
             json(world, &d, None)
         } else {
             batch_line(&d)
-        };
-        if writeln!(out, "{text}").is_err() {
-            return 0; // stdout closed (a pipe into `head`): stop quietly
+        }))
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut lines: Vec<String> = Vec::with_capacity(CHUNK);
+    let mut first_line = 1usize;
+    let mut decided: u64 = 0;
+    loop {
+        // Read a chunk; a read error ends the input after the lines read so far.
+        lines.clear();
+        let mut read_error = None;
+        while lines.len() < CHUNK {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) => break,
+                Ok(_) => lines.push(line),
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
         }
-        decided += 1;
-        if show_progress && decided.is_multiple_of(100_000) {
-            eprint!("\r{decided} packets decided");
+        let answers: Vec<LineAnswer> = if lines.len() >= 1024 {
+            lines
+                .par_iter()
+                .with_min_len(256)
+                .map(|l| answer(l))
+                .collect()
+        } else {
+            lines.iter().map(|l| answer(l)).collect()
+        };
+        for (i, a) in answers.into_iter().enumerate() {
+            match a {
+                Ok(None) => {}
+                Ok(Some(text)) => {
+                    if writeln!(out, "{text}").is_err() {
+                        return 0; // stdout closed (a pipe into `head`): stop quietly
+                    }
+                    decided += 1;
+                }
+                Err(msg) => {
+                    let _ = out.flush();
+                    super::error(format!("{input}:{}: {msg}", first_line + i));
+                    return 2;
+                }
+            }
+        }
+        first_line += lines.len();
+        if let Some(e) = read_error {
+            let _ = out.flush();
+            super::error(format!(
+                "{input}:{first_line}: cannot read: {}",
+                world_file::io_reason(&e)
+            ));
+            return 2;
+        }
+        if show_progress {
+            let _ = write!(std::io::stderr(), "\r{decided} packets decided");
+        }
+        if lines.len() < CHUNK {
+            break;
         }
     }
-    if show_progress && decided >= 100_000 {
-        eprintln!("\r{decided} packets decided");
+    if show_progress {
+        let _ = writeln!(std::io::stderr(), "\r{decided} packets decided");
     }
     let _ = out.flush();
     0

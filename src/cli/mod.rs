@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Every command returns its exit status; errors are
 //! printed as one line on stderr.
 
+pub mod bench;
 pub mod call;
 pub mod check;
 pub mod scenario;
@@ -21,6 +22,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Apply ECS API calls (`Action=…&…`) to a world file and print the responses.
     Call(call::CallArgs),
+    /// Measure the compiled matcher: build time, memory, lookups/s (checked against the reference).
+    Bench(bench::BenchArgs),
     /// Run scenario files (regression tests of a network policy).
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
@@ -31,6 +34,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Call(a) => call::run(&a),
+        Command::Bench(a) => bench::run(&a),
         Command::Scenario(c) => scenario::run(&c),
     }
 }

@@ -712,11 +712,18 @@ pub fn cross_check(
     direction: Direction,
     reference: &Decision,
 ) -> Option<String> {
-    let m = match WorldMatcher::compile(world) {
-        Ok(m) => m,
-        Err(e) => return Some(format!("compiled matcher: {e}")),
-    };
-    match m.decide(packet, to, direction) {
+    match WorldMatcher::compile(world) {
+        Ok(m) => disagreement(reference, m.decide(packet, to, direction)),
+        Err(e) => Some(format!("compiled matcher: {e}")),
+    }
+}
+
+/// How the compiled matcher's answer differs from the reference's decision, if it does.
+pub fn disagreement(
+    reference: &Decision,
+    matcher: Result<Decision, TargetError>,
+) -> Option<String> {
+    match matcher {
         Ok(d) if &d == reference => None,
         Ok(d) => Some(format!(
             "compiled matcher disagrees: {} {} {} (reference: {} {} {})",
