@@ -880,10 +880,20 @@ pub fn host_net(addr: IpAddr) -> IpNet {
 /// Parses a CIDR or a bare address (a /32 or /128), returning the network as written
 /// (not canonicalised) so callers can tell canonical input from non-canonical.
 pub fn parse_cidr(s: &str) -> Option<IpNet> {
-    if let Ok(net) = s.parse::<IpNet>() {
-        return Some(net);
+    // The address is parsed by std (which refuses leading zeros in IPv4 octets), so `a/n`
+    // and a bare `a` accept exactly the same addresses; the length is plain decimal.
+    let Some((addr, len)) = s.split_once('/') else {
+        return s.parse::<IpAddr>().ok().map(host_net);
+    };
+    let addr: IpAddr = addr.parse().ok()?;
+    let canonical_digits = !len.is_empty()
+        && len.len() <= 3
+        && len.bytes().all(|b| b.is_ascii_digit())
+        && (len == "0" || !len.starts_with('0'));
+    if !canonical_digits {
+        return None;
     }
-    s.parse::<IpAddr>().ok().map(host_net)
+    IpNet::new(addr, len.parse().ok()?).ok()
 }
 
 /// The outcome of deciding a packet.
@@ -974,4 +984,39 @@ pub struct Decision {
     pub target: String,
     /// The direction decided.
     pub direction: Direction,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_parse_strictly_and_alike_with_or_without_a_length() {
+        for ok in [
+            "10.0.0.5/8",
+            "10.0.0.5",
+            "0.0.0.0/0",
+            "::/0",
+            "2001:db8::1",
+            "2001:db8::/32",
+        ] {
+            assert!(parse_cidr(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "010.0.0.5",
+            "010.0.0.5/32",
+            "10.0.0.0/08",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "/8",
+            "::/129",
+            "10.0.0.0/+8",
+        ] {
+            assert!(parse_cidr(bad).is_none(), "{bad}");
+        }
+        assert_eq!(
+            canonical(parse_cidr("10.0.0.5/8").unwrap()).to_string(),
+            "10.0.0.0/8"
+        );
+    }
 }

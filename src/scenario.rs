@@ -45,6 +45,74 @@ pub struct Step {
     pub expect_count: Option<usize>,
 }
 
+impl Step {
+    /// The keys this step sets, by name.
+    fn keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let mut key = |name: &'static str, set: bool| {
+            if set {
+                keys.push(name);
+            }
+        };
+        key("call", self.call.is_some());
+        key("expect", self.expect.is_some());
+        key("expect_error", self.expect_error.is_some());
+        key("expect_status", self.expect_status.is_some());
+        key("expect_response", self.expect_response.is_some());
+        key("packet", self.packet.is_some());
+        key("to", self.to.is_some());
+        key("direction", self.direction.is_some());
+        key("expect_reason", self.expect_reason.is_some());
+        key("expect_rule", self.expect_rule.is_some());
+        key("expect_group", self.expect_group.is_some());
+        key("count_rules", self.count_rules.is_some());
+        key("expect_count", self.expect_count.is_some());
+        keys
+    }
+
+    /// Refuses keys that do not belong to the step's kind, and a packet step without
+    /// `expect`, so that no step passes while checking nothing.
+    fn check_keys(&self) -> Result<(), String> {
+        let (kind, allowed): (&str, &[&str]) = if self.call.is_some() {
+            (
+                "a call",
+                &[
+                    "call",
+                    "expect",
+                    "expect_error",
+                    "expect_status",
+                    "expect_response",
+                ],
+            )
+        } else if self.packet.is_some() {
+            (
+                "a packet",
+                &[
+                    "packet",
+                    "expect",
+                    "to",
+                    "direction",
+                    "expect_reason",
+                    "expect_rule",
+                    "expect_group",
+                ],
+            )
+        } else {
+            ("a count_rules", &["count_rules", "expect_count"])
+        };
+        if let Some(k) = self.keys().into_iter().find(|k| !allowed.contains(k)) {
+            return Err(format!("`{k}` does not apply to {kind} step"));
+        }
+        if self.packet.is_some() && self.expect.is_none() {
+            return Err("a packet step needs `expect = \"accept\"` or `\"drop\"`".into());
+        }
+        if self.call.is_some() && self.expect.is_some() && self.expect_error.is_some() {
+            return Err("a call step takes `expect = \"ok\"` or `expect_error`, not both".into());
+        }
+        Ok(())
+    }
+}
+
 /// A loaded scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -285,6 +353,7 @@ fn run_step(world: &mut World, step: &Step, compiled: Option<&mut Compiled>) -> 
     if kinds.iter().filter(|k| **k).count() != 1 {
         return Err("a step needs exactly one of `call`, `packet`, `count_rules`".into());
     }
+    step.check_keys()?;
     if let Some(q) = &step.call {
         if let Some(c) = compiled {
             c.stale = true;
@@ -361,6 +430,12 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                     .as_encoded_bytes()
                     .cmp(b.as_os_str().as_encoded_bytes())
             });
+            if found.is_empty() {
+                return Err(format!(
+                    "{}: no scenario files (`*.toml`) in this folder",
+                    p.display()
+                ));
+            }
             out.extend(found);
         } else if p.is_file() {
             out.push(p.clone());
@@ -415,4 +490,50 @@ pub fn junit(outcomes: &[Outcome]) -> String {
     }
     x.push_str("</testsuite>\n");
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet_step() -> Step {
+        Step {
+            packet: Some("tcp 10.0.0.1 -> 10.0.0.2:22".into()),
+            expect: Some("drop".into()),
+            ..Step::default()
+        }
+    }
+
+    #[test]
+    fn steps_that_would_check_nothing_are_refused() {
+        assert!(packet_step().check_keys().is_ok());
+        let no_expect = Step {
+            expect: None,
+            ..packet_step()
+        };
+        assert!(no_expect
+            .check_keys()
+            .unwrap_err()
+            .contains("needs `expect"));
+        let foreign = Step {
+            expect_count: Some(3),
+            ..packet_step()
+        };
+        assert!(foreign.check_keys().unwrap_err().contains("`expect_count`"));
+        let call = Step {
+            call: Some("Action=DescribeSecurityGroups".into()),
+            expect_rule: Some("sgr-1".into()),
+            ..Step::default()
+        };
+        assert!(call.check_keys().unwrap_err().contains("`expect_rule`"));
+    }
+
+    #[test]
+    fn an_empty_folder_yields_an_error() {
+        let dir = std::env::temp_dir().join(format!("sgsim-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = collect(std::slice::from_ref(&dir)).unwrap_err();
+        assert!(e.contains("no scenario files"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -560,9 +560,9 @@ pub(crate) fn build_world<S>(
                 )
             })?,
         };
-        let max = p
-            .max_entries
-            .unwrap_or(i64::from(limits.prefix_list_entries));
+        // Without `max_entries`, the list holds just its entries (at least 1): a larger
+        // default would charge rules that use the list for capacity nobody asked for.
+        let max = p.max_entries.unwrap_or(p.entries.len().max(1) as i64);
         if max < 1 || max > i64::from(limits.prefix_list_entries) {
             return Err(err(
                 ctx,

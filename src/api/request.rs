@@ -159,11 +159,12 @@ pub fn parse_query(query: &str) -> Result<Params, QueryError> {
         if piece.is_empty() {
             continue;
         }
-        // The piece's column in the query, for error messages.
-        let at = (piece.as_ptr() as usize).saturating_sub(query.as_ptr() as usize);
+        // Each part's offset in the query, for error messages.
+        let offset = |part: &str| (part.as_ptr() as usize).saturating_sub(query.as_ptr() as usize);
         let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-        let name = decode(name.trim(), at)?;
-        let value = decode(value.trim(), at)?;
+        let (name, value) = (name.trim(), value.trim());
+        let name = decode(name, offset(name))?;
+        let value = decode(value, offset(value))?;
         if name.is_empty() {
             continue;
         }

@@ -243,6 +243,13 @@ pub fn split_batch_line(line: &str) -> BatchLine<'_> {
     }
 }
 
+/// Ends the progress line on stderr, so what follows starts a line of its own.
+fn end_progress(shown: bool) {
+    if shown {
+        let _ = writeln!(std::io::stderr());
+    }
+}
+
 /// Lines read, decided (on all cores) and written per step of a batch.
 const CHUNK: usize = 16_384;
 
@@ -336,6 +343,7 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
                 }
                 Err(msg) => {
                     let _ = out.flush();
+                    end_progress(show_progress && first_line > 1);
                     super::error(format!("{input}:{}: {msg}", first_line + i));
                     return 2;
                 }
@@ -344,6 +352,7 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
         first_line += lines.len();
         if let Some(e) = read_error {
             let _ = out.flush();
+            end_progress(show_progress);
             super::error(format!(
                 "{input}:{first_line}: cannot read: {}",
                 world_file::io_reason(&e)

@@ -51,7 +51,11 @@ pub fn run(cmd: &ScenarioCommand) -> i32 {
         let o = scenario::run_file(f);
         match &o.failure {
             None => super::out(&format!("ok   {}\n", f.display())),
-            Some(e) => super::out(&format!("FAIL {}: {e}\n", f.display())),
+            Some(e) => super::out(&format!(
+                "FAIL {}: {}\n",
+                f.display(),
+                sgsim::world_file::one_line(e)
+            )),
         }
         outcomes.push(o);
     }
