@@ -70,13 +70,19 @@
 //! worth ~20 % over the best single layout; the protocol split another ~10 %; a column of
 //! destination ports scanned before the bucket entries ~3 %. Two-slot cuckoo probing and the bucket's best
 //! order kept in its slot gave ~10 % over linear probing; a cheaper one-multiply hash gave
-//! nothing measurable and worse cuckoo placement.
+//! nothing measurable and worse cuckoo placement. The Bloom filter lets only 1.1–2.8 probes
+//! per lookup through on the ClassBench traces (nearly all of them find their bucket) and
+//! gave 4–40 % per set; 64 bits per key instead of 16 gained ~2 %, 4 bits per key lost
+//! ~10 %. Tried and dropped (slower or even, details in `benches/README.md`): a per-field
+//! top-byte table of candidate tables, the order in the port column, a branch-free
+//! `matches`, a bit-mask bucket scan, more layouts with smaller buckets.
 //!
 //! **Limits** (honest): on ClassBench the lookup visits 3.5–9 tables (the sets keep 6–27
 //! tuples and spread their best matches uniformly over the rule list, so early termination
-//! helps less than on security-group sets), about 6–14 ns each with the bucket scans: 17–27
-//! M lookups/s on the 1k sets and 10–28 M/s on the 10k sets on this machine, below the 50
-//! M/s (1k) target and around the 20 M/s (10k) one.
+//! helps less than on security-group sets), about 3 ns per table the filter rules out plus
+//! the bucket scans (4–28 entries iterated per lookup): 19–51 M lookups/s on the 1k sets
+//! and 11–34 M/s on the 10k sets on this machine, mostly below the 50 M/s (1k) target and
+//! around the 20 M/s (10k) one.
 //! Getting there would need a pre-filter that rules out tuples per packet (tuple pruning by
 //! per-field prefix lookups) or a decision tree in front of the tables. Medians are in
 //! `benches/README.md`.
