@@ -40,7 +40,9 @@
 //! order of their best (smallest) order; a lookup visits them in that order and **stops as
 //! soon as a table's best order cannot beat the match it already has**. Each bucket's key
 //! sits in one of two candidate slots (cuckoo hashing at build time, with a rarely used
-//! stash), so a probe is one hash, two slot reads and a branch-free select; the bucket is
+//! stash), so a probe is one hash, two slot reads and a branch-free select — preceded by a
+//! per-table one-hash Bloom filter of the bucket keys (16–32 bits per key, in L1 for the
+//! ClassBench sets) that rules out most probes before the slot reads; the bucket is
 //! scanned only when its best entry can still improve the match, and its first matching entry
 //! is its best. IPv4 and IPv6 packets use separate classifiers (`u32` and `u128` keys). A
 //! query whose peer and local addresses differ in family (never a valid packet) falls back to
@@ -68,13 +70,19 @@
 //! worth ~20 % over the best single layout; the protocol split another ~10 %; a column of
 //! destination ports scanned before the bucket entries ~3 %. Two-slot cuckoo probing and the bucket's best
 //! order kept in its slot gave ~10 % over linear probing; a cheaper one-multiply hash gave
-//! nothing measurable and worse cuckoo placement.
+//! nothing measurable and worse cuckoo placement. The Bloom filter lets only 1.1–2.8 probes
+//! per lookup through on the ClassBench traces (nearly all of them find their bucket) and
+//! gave 4–40 % per set; 64 bits per key instead of 16 gained ~2 %, 4 bits per key lost
+//! ~10 %. Tried and dropped (slower or even, details in `benches/README.md`): a per-field
+//! top-byte table of candidate tables, the order in the port column, a branch-free
+//! `matches`, a bit-mask bucket scan, more layouts with smaller buckets.
 //!
 //! **Limits** (honest): on ClassBench the lookup visits 3.5–9 tables (the sets keep 6–27
 //! tuples and spread their best matches uniformly over the rule list, so early termination
-//! helps less than on security-group sets), about 6–14 ns each with the bucket scans: 17–27
-//! M lookups/s on the 1k sets and 10–28 M/s on the 10k sets on this machine, below the 50
-//! M/s (1k) target and around the 20 M/s (10k) one.
+//! helps less than on security-group sets), about 3 ns per table the filter rules out plus
+//! the bucket scans (4–28 entries iterated per lookup): 19–51 M lookups/s on the 1k sets
+//! and 11–34 M/s on the 10k sets on this machine, mostly below the 50 M/s (1k) target and
+//! around the 20 M/s (10k) one.
 //! Getting there would need a pre-filter that rules out tuples per packet (tuple pruning by
 //! per-field prefix lookups) or a decision tree in front of the tables. Medians are in
 //! `benches/README.md`.
@@ -85,7 +93,7 @@
 //! |---|---|
 //! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
 //! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
-//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, plus 24-byte (IPv4) slots at ≤ 50 % load; ~90 bytes per rule at 100k generated rules |
+//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, plus 24-byte (IPv4) slots at ≤ 50 % load and 2–4 filter bytes per bucket; ~93 bytes per rule at 100k generated rules |
 
 use crate::engine::rule::EngineRule;
 use crate::model::{Family, Packet, Policy};
@@ -443,6 +451,35 @@ struct Table<A: Bits> {
     slots: Vec<Slot<A>>,
     /// Keys cuckoo placement found no slot for (almost always empty).
     stash: Vec<Slot<A>>,
+    /// A one-hash Bloom filter of the bucket keys (about 16 bits per key), indexed by the
+    /// top bits of the unseeded key hash: a probe whose bit is clear skips the slot reads.
+    // INVARIANT: filter.len() << 6 == 1 << (64 - fshift), and every bucket key's bit is set.
+    filter: Vec<u64>,
+    /// `64 - log2(filter bits)`.
+    fshift: u32,
+}
+
+/// The Bloom filter of a table's bucket keys: the words and the shift (see [`Table`]).
+fn build_filter<A: Bits>(filled: &[Slot<A>]) -> (Vec<u64>, u32) {
+    let bits = (filled.len() * 16).next_power_of_two().max(64);
+    let fshift = 64 - bits.trailing_zeros();
+    let mut filter = vec![0u64; bits / 64];
+    for s in filled {
+        let b = hash_key(s.peer, s.local, s.pd) >> fshift;
+        if let Some(w) = filter.get_mut((b >> 6) as usize) {
+            *w |= 1 << (b & 63);
+        }
+    }
+    (filter, fshift)
+}
+
+/// Whether a key hash's bit is set in a table's filter.
+#[inline(always)]
+fn filter_has(filter: &[u64], fshift: u32, h: u64) -> bool {
+    let b = h >> fshift;
+    filter
+        .get((b >> 6) as usize)
+        .is_some_and(|w| (w >> (b & 63)) & 1 != 0)
 }
 
 /// The classifier of one address family.
@@ -637,7 +674,11 @@ impl<A: Bits> Classifier<A> {
             let kp = q.peer.and(t.peer_mask);
             let kl = q.local.and(t.local_mask);
             let pd = pd_full & t.pd_mask;
-            let (i1, i2) = slot_pair(hash_key(kp, kl, pd) ^ t.seed, t.shift);
+            let h = hash_key(kp, kl, pd);
+            if !filter_has(&t.filter, t.fshift, h) {
+                continue;
+            }
+            let (i1, i2) = slot_pair(h ^ t.seed, t.shift);
             let found = [t.slots.get(i1), t.slots.get(i2)]
                 .into_iter()
                 .flatten()
@@ -733,6 +774,7 @@ impl<A: Bits> Classifier<A> {
                 });
             }
             let (slots, stash, shift, seed) = cuckoo_place(&filled);
+            let (filter, fshift) = build_filter(&filled);
             tables.push(Table {
                 min_order: tb.min_order,
                 peer_mask: A::mask(tb.tuple.peer_len),
@@ -742,6 +784,8 @@ impl<A: Bits> Classifier<A> {
                 seed,
                 slots,
                 stash,
+                filter,
+                fshift,
             });
         }
         tables.sort_by_key(|t| t.min_order);
@@ -770,7 +814,11 @@ impl<A: Bits> Classifier<A> {
             let kp = q.peer.and(t.peer_mask);
             let kl = q.local.and(t.local_mask);
             let pd = pd_full & t.pd_mask;
-            let (i1, i2) = slot_pair(hash_key(kp, kl, pd) ^ t.seed, t.shift);
+            let h = hash_key(kp, kl, pd);
+            if !filter_has(&t.filter, t.fshift, h) {
+                continue;
+            }
+            let (i1, i2) = slot_pair(h ^ t.seed, t.shift);
             let s1 = t.slots.get(i1).unwrap_or(&empty);
             let s2 = t.slots.get(i2).unwrap_or(&empty);
             let m1 = mask_of((s1.peer == kp) & (s1.local == kl) & (s1.pd == pd));
@@ -849,7 +897,10 @@ impl<A: Bits> Classifier<A> {
             + self
                 .tables
                 .iter()
-                .map(|t| (t.slots.capacity() + t.stash.capacity()) * std::mem::size_of::<Slot<A>>())
+                .map(|t| {
+                    (t.slots.capacity() + t.stash.capacity()) * std::mem::size_of::<Slot<A>>()
+                        + t.filter.capacity() * std::mem::size_of::<u64>()
+                })
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Entry<A>>()
             + self.dports.capacity() * std::mem::size_of::<u32>()
@@ -1300,6 +1351,7 @@ mod tests {
         let filled: Vec<Slot<u32>> = (0..10).map(|i| slot(i * 7919, i)).collect();
         // Four slots for ten keys: at least six go to the stash.
         let (slots, stash) = cuckoo_try(&filled, 4, 62, 0);
+        let (filter, fshift) = build_filter(&filled);
         assert!(stash.len() >= 6);
         let mut seen: Vec<u32> = slots
             .iter()
@@ -1336,6 +1388,8 @@ mod tests {
                 seed: 0,
                 slots,
                 stash,
+                filter,
+                fshift,
             }],
             dports: entries.iter().map(pack_dports).collect(),
             entries,
