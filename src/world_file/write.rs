@@ -1,8 +1,9 @@
 //! Writing a world back in the file schema (TOML or JSON); loading the result gives the
 //! same world.
 
-use super::Format;
-use crate::model::{ClientTokenRecord, Direction, Limits, Peer, Rule, World};
+use super::{snake_case, Format};
+use crate::api::describe::rule_fields;
+use crate::model::{ClientTokenRecord, Limits, Rule, World};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -80,7 +81,7 @@ struct OutGroup<'a> {
     service_managed: bool,
     #[serde(skip_serializing_if = "is_empty")]
     create_time: &'a str,
-    rules: Vec<BTreeMap<&'static str, serde_json::Value>>,
+    rules: Vec<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Serialize)]
@@ -103,82 +104,20 @@ struct OutInstance<'a> {
     network_interfaces: Vec<OutEni<'a>>,
 }
 
-/// A rule as file keys (the API's names in snake case), only the fields that are set.
-pub fn rule_to_keys(rule: &Rule) -> BTreeMap<&'static str, serde_json::Value> {
+/// A rule as file keys (the API's names in snake case), only the fields that are set: the
+/// flat API fields of [`rule_fields`] renamed, plus the id, the direction, the priority as an
+/// integer and the creation time.
+pub fn rule_to_keys(rule: &Rule) -> BTreeMap<String, serde_json::Value> {
     use serde_json::Value as V;
-    let mut m = BTreeMap::new();
-    let s = |v: &str| V::String(v.to_string());
-    m.insert("id", s(&rule.id));
-    m.insert("direction", s(rule.direction.as_str()));
-    m.insert("ip_protocol", s(rule.protocol.as_str()));
-    m.insert(
-        "port_range",
-        s(&rule
-            .port_range
-            .map_or_else(|| "-1/-1".into(), |p| p.to_string())),
-    );
-    if let Some(sp) = rule.source_port_range {
-        m.insert("source_port_range", s(&sp.to_string()));
-    }
-    let ingress = rule.direction == Direction::Ingress;
-    let (v4, v6, gid, gacc, gown, pl) = if ingress {
-        (
-            "source_cidr_ip",
-            "ipv6_source_cidr_ip",
-            "source_group_id",
-            "source_group_owner_account",
-            "source_group_owner_id",
-            "source_prefix_list_id",
-        )
-    } else {
-        (
-            "dest_cidr_ip",
-            "ipv6_dest_cidr_ip",
-            "dest_group_id",
-            "dest_group_owner_account",
-            "dest_group_owner_id",
-            "dest_prefix_list_id",
-        )
-    };
-    match &rule.peer {
-        Peer::Cidr(net) => {
-            let key = if net.addr().is_ipv4() { v4 } else { v6 };
-            m.insert(key, s(&net.to_string()));
-        }
-        Peer::Group {
-            id,
-            owner_account,
-            owner_id,
-        } => {
-            m.insert(gid, s(id));
-            if let Some(a) = owner_account {
-                m.insert(gacc, s(a));
-            }
-            if let Some(o) = owner_id {
-                m.insert(gown, s(o));
-            }
-        }
-        Peer::PrefixList(id) => {
-            m.insert(pl, s(id));
-        }
-    }
-    if let Some(local) = rule.local_cidr {
-        let key = match (ingress, local.addr().is_ipv4()) {
-            (true, true) => "dest_cidr_ip",
-            (true, false) => "ipv6_dest_cidr_ip",
-            (false, true) => "source_cidr_ip",
-            (false, false) => "ipv6_source_cidr_ip",
-        };
-        m.insert(key, s(&local.to_string()));
-    }
-    m.insert("nic_type", s(rule.nic_type.as_str()));
-    m.insert("policy", s(rule.policy.as_str()));
-    m.insert("priority", V::from(rule.priority));
-    if !rule.description.is_empty() {
-        m.insert("description", s(&rule.description));
-    }
+    let mut m: BTreeMap<String, V> = rule_fields(rule)
+        .into_iter()
+        .map(|(k, v)| (snake_case(&k), V::String(v)))
+        .collect();
+    m.insert("id".into(), V::from(rule.id.as_str()));
+    m.insert("direction".into(), V::from(rule.direction.as_str()));
+    m.insert("priority".into(), V::from(rule.priority));
     if !rule.create_time.is_empty() {
-        m.insert("create_time", s(&rule.create_time));
+        m.insert("create_time".into(), V::from(rule.create_time.as_str()));
     }
     m
 }
