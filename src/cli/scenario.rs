@@ -14,7 +14,8 @@ pub enum ScenarioCommand {
 /// Arguments of `sgsim scenario run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario files or folders (searched recursively for `*.toml`).
+    /// Scenario files or folders (searched recursively for `*.toml`, skipping folders named
+    /// `worlds`, where shared world files live).
     paths: Vec<PathBuf>,
     /// Keep only scenarios whose path contains TEXT.
     #[arg(long, value_name = "TEXT")]

@@ -146,6 +146,7 @@ fn load_str_in(
         ("name", doc.name.is_some()),
         ("description", doc.description.is_some()),
         ("steps", doc.steps.is_some()),
+        ("world", doc.world.is_some()),
     ] {
         if present {
             return Err(WorldError {

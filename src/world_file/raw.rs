@@ -69,6 +69,8 @@ pub(crate) struct RawDoc<S> {
     pub(crate) description: Option<String>,
     /// Scenario steps.
     pub(crate) steps: Option<Vec<S>>,
+    /// Scenario: the world file it names instead of holding one.
+    pub(crate) world: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
