@@ -174,6 +174,14 @@ expect = "accept"
             o.failure.as_deref(),
             Some("step 1: count_rules `sg-web`: expected 5 rules, found 1")
         );
+        let s = dir.write(
+            "packet.toml",
+            "world = \"world.json\"\n[[steps]]\npacket = \"tcp 10.1.2.3:40000 -> 192.168.1.10:22\"\nexpect = \"drop\"\n",
+        );
+        let e = run_file(&s).failure.unwrap();
+        let want = "step 1: packet `tcp 10.1.2.3:40000 -> 192.168.1.10:22` (ingress): \
+                    expected drop, found accept by rule sgr-ssh of sg-web (";
+        assert!(e.starts_with(want), "{e}");
     }
 
     #[test]

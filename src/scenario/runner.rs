@@ -100,7 +100,7 @@ fn run_packet_step(
     let found = || describe(world, &d);
     let mismatch = |what: &str, want: &str| {
         Err(format!(
-            "packet `{}` ({direction}): expected {what} {want}, found {}",
+            "packet `{}` ({direction}): expected {what}{want}, found {}",
             format_packet(&packet),
             found()
         ))
@@ -121,17 +121,17 @@ fn run_packet_step(
     }
     if let Some(want) = &step.expect_reason {
         if d.reason.kind() != want {
-            return mismatch("reason", want);
+            return mismatch("reason ", want);
         }
     }
     if let Some(want) = &step.expect_rule {
         if d.reason.rule_id() != Some(want.as_str()) {
-            return mismatch("rule", want);
+            return mismatch("rule ", want);
         }
     }
     if let Some(want) = &step.expect_group {
         if d.reason.group() != Some(want.as_str()) {
-            return mismatch("group", want);
+            return mismatch("group ", want);
         }
     }
     Ok(())
