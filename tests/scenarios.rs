@@ -238,6 +238,33 @@ expect = "accept"
         assert!(e.contains("sg-web") && e.contains("rule 1"), "{e}");
     }
 
+    /// The example of `docs/scenarios.md`, as written there: its ```toml blocks that start
+    /// with `# file: PATH` are written to a folder `team/`, which is then run.
+    #[test]
+    fn the_documented_example_passes_and_leaves_its_world_unchanged() {
+        let doc = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"),
+        )
+        .unwrap();
+        let dir = TempDir::new("doc");
+        let mut files = Vec::new();
+        for block in doc.split("```toml\n").skip(1) {
+            let block = block.split("```").next().unwrap();
+            if let Some(rest) = block.strip_prefix("# file: ") {
+                let (rel, _) = rest.split_once('\n').unwrap();
+                files.push(dir.write(&format!("team/{rel}"), block));
+            }
+        }
+        assert_eq!(files.len(), 2, "the world and the scenario");
+        let world = bytes(&files[0]);
+        let found = collect(&[dir.0.join("team")]).unwrap();
+        assert_eq!(found, vec![dir.0.join("team/https.toml")]);
+        let o = run_file(&found[0]);
+        assert_eq!(o.failure, None);
+        assert_eq!(o.steps_run, 7);
+        assert_eq!(bytes(&files[0]), world);
+    }
+
     #[test]
     fn a_world_must_be_a_world_file() {
         let dir = TempDir::new("kind");
