@@ -1,0 +1,403 @@
+//! Table building for one layout: placing entries in tuples' tables (TupleMerge style),
+//! laying the buckets out, cuckoo placement of their slots and the Bloom filter.
+
+use super::bits::Bits;
+use super::layout::Params;
+use super::table::{hash_key, pd_word, slot_pair, Classifier, Entry, Slot, Table};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A tuple: what part of a packet a table's hash key covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Tuple {
+    peer_len: u8,
+    local_len: u8,
+    proto_exact: bool,
+    dport_exact: bool,
+}
+
+impl Tuple {
+    /// Whether an entry can live in a table of this tuple (it is at least as specific).
+    fn admits<A: Bits>(&self, e: &Entry<A>) -> bool {
+        self.peer_len <= e.peer_len
+            && self.local_len <= e.local_len
+            && (!self.proto_exact || e.proto_exact())
+            && (!self.dport_exact || e.dport_exact())
+    }
+
+    /// The mask of the protocol-and-port key word.
+    fn pd_mask(&self) -> u32 {
+        (if self.proto_exact { 0xFF_0000 } else { 0 }) | (if self.dport_exact { 0xFFFF } else { 0 })
+    }
+
+    /// How specific the tuple is (bits of key it covers, roughly).
+    fn specificity(&self) -> u32 {
+        u32::from(self.peer_len)
+            + u32::from(self.local_len)
+            + if self.proto_exact { 8 } else { 0 }
+            + if self.dport_exact { 16 } else { 0 }
+    }
+}
+
+/// Places the buckets' slots by cuckoo hashing (each key in one of its two candidate
+/// slots), changing the seed and growing the table a few times until every key has a place;
+/// keys that still find none go to a small stash searched linearly. Returns the slots, the
+/// stash, the shift and the seed.
+#[allow(clippy::type_complexity)]
+fn cuckoo_place<A: Bits>(filled: &[Slot<A>]) -> (Vec<Slot<A>>, Vec<Slot<A>>, u32, u64) {
+    let n = filled.len().max(1);
+    let mut cap = (n * if n <= 512 { 4 } else { 2 })
+        .next_power_of_two()
+        .max(4);
+    const ATTEMPTS: u64 = 8;
+    let mut attempt: u64 = 0;
+    loop {
+        let shift = 64 - cap.trailing_zeros();
+        let seed = attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let last = attempt + 1 == ATTEMPTS;
+        let (slots, stash) = cuckoo_try(filled, cap, shift, seed);
+        if stash.is_empty() || last {
+            return (slots, stash, shift, seed);
+        }
+        attempt += 1;
+        if attempt.is_multiple_of(4) {
+            cap *= 2;
+        }
+    }
+}
+
+/// One cuckoo placement attempt with a given size and seed: the slots and the stash.
+fn cuckoo_try<A: Bits>(
+    filled: &[Slot<A>],
+    cap: usize,
+    shift: u32,
+    seed: u64,
+) -> (Vec<Slot<A>>, Vec<Slot<A>>) {
+    let mut slots = vec![Slot::<A>::EMPTY; cap];
+    let mut stash = Vec::new();
+    let pair = |s: &Slot<A>| slot_pair(hash_key(s.peer, s.local, s.pd) ^ seed, shift);
+    for item in filled {
+        let mut cur = *item;
+        let (a, b) = pair(&cur);
+        let mut pos = if slots.get(a).is_some_and(|s| s.end == 0) {
+            a
+        } else {
+            b
+        };
+        let mut placed = false;
+        for _ in 0..64 {
+            let Some(slot) = slots.get_mut(pos) else {
+                break;
+            };
+            if slot.end == 0 {
+                *slot = cur;
+                placed = true;
+                break;
+            }
+            std::mem::swap(slot, &mut cur);
+            let (a, b) = pair(&cur);
+            pos = if pos == a { b } else { a };
+        }
+        if !placed {
+            stash.push(cur);
+        }
+    }
+    (slots, stash)
+}
+
+/// The Bloom filter of a table's bucket keys: the words and the shift (see [`Table`]'s
+/// `filter`).
+fn build_filter<A: Bits>(filled: &[Slot<A>]) -> (Vec<u64>, u32) {
+    let bits = (filled.len() * 16).next_power_of_two().max(64);
+    let fshift = 64 - bits.trailing_zeros();
+    let mut filter = vec![0u64; bits / 64];
+    for s in filled {
+        let b = hash_key(s.peer, s.local, s.pd) >> fshift;
+        if let Some(w) = filter.get_mut((b >> 6) as usize) {
+            *w |= 1 << (b & 63);
+        }
+    }
+    (filter, fshift)
+}
+
+/// An entry's destination-port interval packed for the pre-scan.
+fn pack_dports<A: Bits>(e: &Entry<A>) -> u32 {
+    (u32::from(e.dport_lo) << 16) | u32::from(e.dport_hi.wrapping_sub(e.dport_lo))
+}
+
+/// A fast hasher for build-time maps (keys are already well-mixed integers).
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        let x = self.0 ^ (self.0 >> 29);
+        x.wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ (x >> 32)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(23) ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u128(&mut self, i: u128) {
+        // Truncations intended: both halves are written.
+        self.write_u64(i as u64);
+        self.write_u64((i >> 64) as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// A hash map with [`MixHasher`].
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
+/// A table under construction.
+struct TableBuild<A: Bits> {
+    tuple: Tuple,
+    min_order: u32,
+    buckets: FastMap<(A, A, u32), Vec<u32>>,
+}
+
+impl<A: Bits> TableBuild<A> {
+    /// The key of an entry's bucket in this table.
+    fn key(&self, e: &Entry<A>) -> (A, A, u32) {
+        (
+            e.peer.and(A::mask(self.tuple.peer_len)),
+            e.local.and(A::mask(self.tuple.local_len)),
+            pd_word(e.proto, e.dport_lo) & self.tuple.pd_mask(),
+        )
+    }
+}
+
+/// Rounds a prefix length down for a new table's tuple, so that neighbouring lengths share it.
+fn relax(len: u8, width: u8, step: u8) -> u8 {
+    let step = if width == 32 {
+        step
+    } else {
+        step.saturating_mul(2)
+    }
+    .max(1);
+    if len == width {
+        len
+    } else {
+        len - len % step
+    }
+}
+
+/// The tuple of a table opened for an entry that fits nowhere: the first of these not yet
+/// taken — the entry's prefix lengths relaxed, then exact, then either with the exact
+/// protocol and destination port in the key (when the entry has them) — else a second table
+/// of the last.
+fn new_tuple<A: Bits>(e: &Entry<A>, step: u8, taken: impl Fn(&Tuple) -> bool) -> Tuple {
+    let relaxed = Tuple {
+        peer_len: relax(e.peer_len, A::WIDTH, step),
+        local_len: relax(e.local_len, A::WIDTH, step),
+        proto_exact: false,
+        dport_exact: false,
+    };
+    let exact = Tuple {
+        peer_len: e.peer_len,
+        local_len: e.local_len,
+        ..relaxed
+    };
+    let keyed = |t: Tuple| Tuple {
+        proto_exact: e.proto_exact(),
+        dport_exact: e.dport_exact(),
+        ..t
+    };
+    let candidates = [relaxed, exact, keyed(relaxed), keyed(exact)];
+    candidates
+        .iter()
+        .copied()
+        .find(|t| !taken(t))
+        .unwrap_or(keyed(exact))
+}
+
+impl<A: Bits> Classifier<A> {
+    /// Builds the tables of one layout: entries (sorted by order) go to the most specific
+    /// table that admits them and whose bucket has room, else open a new table.
+    pub(super) fn build_with(entries: &[Entry<A>], params: Params) -> Classifier<A> {
+        let mut builds: Vec<TableBuild<A>> = Vec::new();
+        // Table indexes by decreasing specificity, for choosing where an entry goes.
+        let mut by_spec: Vec<usize> = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let idx = i as u32; // INVARIANT: entries.len() < u32::MAX (checked by compile).
+            let mut placed = false;
+            for &t in &by_spec {
+                let Some(tb) = builds.get_mut(t) else {
+                    continue;
+                };
+                if !tb.tuple.admits(e) {
+                    continue;
+                }
+                let key = tb.key(e);
+                let bucket = tb.buckets.entry(key).or_default();
+                if bucket.len() < params.cap {
+                    bucket.push(idx);
+                    placed = true;
+                    break;
+                }
+            }
+            if !placed {
+                let tuple = new_tuple(e, params.step, |t| builds.iter().any(|b| b.tuple == *t));
+                let mut tb = TableBuild {
+                    tuple,
+                    min_order: e.order,
+                    buckets: FastMap::default(),
+                };
+                let key = tb.key(e);
+                tb.buckets.insert(key, vec![idx]);
+                builds.push(tb);
+                let new = builds.len() - 1;
+                let spec = tuple.specificity();
+                let pos = by_spec
+                    .iter()
+                    .position(|&t| builds.get(t).is_some_and(|b| b.tuple.specificity() < spec))
+                    .unwrap_or(by_spec.len());
+                by_spec.insert(pos, new);
+            }
+        }
+        // Lay out: entries grouped by bucket, tables in creation (= min order) order.
+        let mut out_entries: Vec<Entry<A>> = Vec::with_capacity(entries.len());
+        let mut tables = Vec::with_capacity(builds.len());
+        for tb in builds {
+            // Deterministic layout: buckets by their first entry's order.
+            let mut buckets: Vec<((A, A, u32), Vec<u32>)> = tb.buckets.into_iter().collect();
+            buckets.sort_by_key(|(_, v)| v.first().copied().unwrap_or(u32::MAX));
+            let mut filled: Vec<Slot<A>> = Vec::with_capacity(buckets.len());
+            for ((peer, local, pd), members) in buckets {
+                let start = out_entries.len() as u32;
+                for m in members {
+                    if let Some(e) = entries.get(m as usize) {
+                        out_entries.push(*e);
+                    }
+                }
+                filled.push(Slot {
+                    peer,
+                    local,
+                    pd,
+                    first: out_entries
+                        .get(start as usize)
+                        .map_or(u32::MAX, |e| e.order),
+                    start,
+                    end: out_entries.len() as u32,
+                });
+            }
+            let (slots, stash, shift, seed) = cuckoo_place(&filled);
+            let (filter, fshift) = build_filter(&filled);
+            tables.push(Table {
+                min_order: tb.min_order,
+                peer_mask: A::mask(tb.tuple.peer_len),
+                local_mask: A::mask(tb.tuple.local_len),
+                pd_mask: tb.tuple.pd_mask(),
+                shift,
+                seed,
+                slots,
+                stash,
+                filter,
+                fshift,
+            });
+        }
+        tables.sort_by_key(|t| t.min_order);
+        Classifier {
+            tables,
+            dports: out_entries.iter().map(pack_dports).collect(),
+            entries: out_entries,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::matcher::table::{Query, ANY_PROTO};
+
+    fn slot(peer: u32, first: u32) -> Slot<u32> {
+        Slot {
+            peer,
+            local: 7,
+            pd: 0,
+            first,
+            start: first,
+            end: first + 1,
+        }
+    }
+
+    #[test]
+    fn cuckoo_places_every_key_once_and_stashes_the_rest() {
+        let filled: Vec<Slot<u32>> = (0..10).map(|i| slot(i * 7919, i)).collect();
+        // Four slots for ten keys: at least six go to the stash.
+        let (slots, stash) = cuckoo_try(&filled, 4, 62, 0);
+        let (filter, fshift) = build_filter(&filled);
+        assert!(stash.len() >= 6);
+        let mut seen: Vec<u32> = slots
+            .iter()
+            .filter(|s| s.end != 0)
+            .chain(stash.iter())
+            .map(|s| s.first)
+            .collect();
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        // A table built this way answers for every key, stashed or not.
+        let entries: Vec<Entry<u32>> = (0..10)
+            .map(|i| Entry {
+                order: i,
+                rule: 100 + i,
+                peer: i * 7919,
+                local: 7,
+                dport_lo: 0,
+                dport_hi: u16::MAX,
+                sport_lo: 0,
+                sport_hi: u16::MAX,
+                peer_len: 32,
+                local_len: 32,
+                proto: 0,
+                flags: ANY_PROTO,
+            })
+            .collect();
+        let c = Classifier {
+            tables: vec![Table {
+                min_order: 0,
+                peer_mask: u32::MAX,
+                local_mask: u32::MAX,
+                pd_mask: 0,
+                shift: 62,
+                seed: 0,
+                slots,
+                stash,
+                filter,
+                fshift,
+            }],
+            dports: entries.iter().map(pack_dports).collect(),
+            entries,
+        };
+        for i in 0..10u32 {
+            let q = Query {
+                peer: i * 7919,
+                local: 7,
+                proto: 6,
+                sport: 1,
+                dport: 2,
+            };
+            assert_eq!(c.lookup(&q), Some((i, 100 + i)));
+        }
+        let miss = Query {
+            peer: 1,
+            local: 7,
+            proto: 6,
+            sport: 1,
+            dport: 2,
+        };
+        assert_eq!(c.lookup(&miss), None);
+    }
+}

@@ -1,0 +1,322 @@
+//! The compiled packet matcher over engine rules: an immutable, `Send + Sync` index that
+//! answers exactly what [`linear_scan`](crate::engine::rule::linear_scan) answers — the
+//! index of the deciding rule — in a few hash probes instead of a scan.
+//!
+//! # Design: tuple-space partitioning with rank-ordered early termination
+//!
+//! Every rule's decision key is first turned into one number, its **order**: rules are
+//! sorted (stably) by `(rank, accept after drop, id as bytes)`, and the order is the position
+//! in that sort. The deciding rule of a packet is then simply the matching rule of smallest
+//! order, which is exactly what [`beats`](crate::engine::rule::beats) plus the first-index
+//! tie-break of the linear scan define. Ties at equal rank (drop wins, then the smallest id)
+//! cost nothing at lookup time.
+//!
+//! Each rule is lowered to one **entry** per peer network (a group or prefix-list peer
+//! expands to many), per address family. Entries are grouped into **tables** in the manner
+//! of TupleMerge (Daly, Liu, Torng 2019): a table has a *tuple* — a peer prefix length, a
+//! local prefix length, and whether the protocol and the destination port take part in the
+//! key — and holds entries at least that specific. Its hash key is the packet's peer and local
+//! addresses masked to the table's lengths plus (when the tuple says so) the exact protocol
+//! and destination port; each bucket lists its entries by order, each entry checked against
+//! its own full prefixes, protocol and port intervals.
+//!
+//! Building: entries are taken in increasing order; each goes to the most specific existing
+//! table that admits it and whose bucket for its key holds fewer than a cap of entries. An
+//! entry that fits nowhere opens a table with the first free tuple of: its prefix lengths
+//! rounded down to a multiple of the layout's step, its exact lengths, then either of these
+//! with its exact protocol and destination port in the key (this is what keeps thousands of
+//! `/0` rules on distinct ports in a few tables). The compiler builds a few layouts — step
+//! 8 / cap 32 (the default), step 16 / cap 64, step 12 / cap 32 (IPv6 steps are doubled) —
+//! and keeps the one whose lookups do the least counted work (4 per table probed, 1 per
+//! entry checked) on up to 512 packets at corners of its own entries, the way ClassBench's
+//! trace generator makes packets. Deterministic; sets under 64 entries use the default, sets
+//! over 20,000 entries try only the first two. In the same way, for rule sets up to 20,000
+//! entries, each family's index may be **split by the packet's protocol class** (TCP, UDP,
+//! other): three classifiers, each with the entries of its protocol plus the any-protocol
+//! ones, kept when their counted work is lower and the copies add at most half the entries.
+//! Protocol correlates with the shape of the rules, so each part has fewer tuples.
+//!
+//! Lookup: entries were inserted by increasing order, so tables are created in increasing
+//! order of their best (smallest) order; a lookup visits them in that order and **stops as
+//! soon as a table's best order cannot beat the match it already has**. Each bucket's key
+//! sits in one of two candidate slots (cuckoo hashing at build time, with a rarely used
+//! stash), so a probe is one hash, two slot reads and a branch-free select — preceded by a
+//! per-table one-hash Bloom filter of the bucket keys (16–32 bits per key, in L1 for the
+//! ClassBench sets) that rules out most probes before the slot reads; the bucket is
+//! scanned only when its best entry can still improve the match, and its first matching entry
+//! is its best. IPv4 and IPv6 packets use separate classifiers (`u32` and `u128` keys). A
+//! packet is of one family, so a peer network whose rule's local CIDR or confined family
+//! (ICMP, ICMPv6) is of the other family can match nothing and is not lowered; a query whose
+//! addresses differ in family (no valid packet makes one) matches nothing.
+//!
+//! # Modules
+//!
+//! `bits` (the address-width trait), `table` (the compiled layout and its hashing), `build`
+//! (building one layout's tables), `layout` (choosing the layout and the protocol split),
+//! `lookup` (the probes and the public queries).
+//!
+//! # Why this design
+//!
+//! * A bit-vector scheme (Lucent BV, ABV) costs O(N/64) words per field per lookup: ~8,000
+//!   word operations at 100k rules, far from the 5 M lookups/s target.
+//! * Decision trees (HiCuts, HyperSplit, CutSplit) are fast on ClassBench but replicate rules
+//!   whose ranges straddle cuts; security-group rule sets are dominated by wildcards on one
+//!   side (a `/0` peer, any port), which replicate badly, and their build times grow quickly.
+//! * Tuple-space search has linear memory (one entry per rule per peer network), builds in
+//!   one pass of hash inserts (≈1 ms at 10k rules, ≈45 ms at 100k), handles IPv6 with the
+//!   same code, and its weak point — probing every tuple — is what the rank ordering
+//!   attacks: a packet whose best match is strong stops after the first few tables. The
+//!   synthetic security-group sets (many /32 and /24 peers, common ports, priorities that tie
+//!   heavily) need ~4 probes per lookup even at 100k rules (101 IPv4 tables).
+//!
+//! Tuning, measured on the fifteen ClassBench traces (sum of ns per lookup): bucket cap 8 was
+//! 40 % slower than 32 (more tables); /4 rounding of prefix lengths gave 2–3× more tables
+//! than /8 rounding and was slower; putting protocol and port in every tuple (not only as
+//! the fallback) doubled the tables; /16 rounding halves the tables probed on the 10k sets
+//! but fills buckets, so which layout wins depends on the set — hence the per-set choice,
+//! worth ~20 % over the best single layout; the protocol split another ~10 %; a column of
+//! destination ports scanned before the bucket entries ~3 %. Two-slot cuckoo probing and the bucket's best
+//! order kept in its slot gave ~10 % over linear probing; a cheaper one-multiply hash gave
+//! nothing measurable and worse cuckoo placement. The Bloom filter lets only 1.1–2.8 probes
+//! per lookup through on the ClassBench traces (nearly all of them find their bucket) and
+//! gave 4–40 % per set; 64 bits per key instead of 16 gained ~2 %, 4 bits per key lost
+//! ~10 %. Tried and dropped (slower or even, details in `benches/README.md`): a per-field
+//! top-byte table of candidate tables, the order in the port column, a branch-free
+//! `matches`, a bit-mask bucket scan, more layouts with smaller buckets.
+//!
+//! **Limits** (honest): on ClassBench the lookup visits 3.5–9 tables (the sets keep 6–27
+//! tuples and spread their best matches uniformly over the rule list, so early termination
+//! helps less than on security-group sets), about 3 ns per table the filter rules out plus
+//! the bucket scans (4–28 entries iterated per lookup): 19–51 M lookups/s on the 1k sets
+//! and 11–34 M/s on the 10k sets on this machine, mostly below the 50 M/s (1k) target and
+//! around the 20 M/s (10k) one.
+//! Getting there would need a pre-filter that rules out tuples per packet (tuple pruning by
+//! per-field prefix lookups) or a decision tree in front of the tables. Medians are in
+//! `benches/README.md`.
+//!
+//! # Complexity
+//!
+//! | operation | cost |
+//! |---|---|
+//! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
+//! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
+//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, plus 24-byte (IPv4) slots at ≤ 50 % load and 2–4 filter bytes per bucket; ~93 bytes per rule at 100k generated rules |
+
+mod bits;
+mod build;
+mod layout;
+mod lookup;
+mod table;
+
+use crate::engine::rule::EngineRule;
+use crate::model::{Family, Policy};
+use bits::Bits;
+use ipnet::IpNet;
+use layout::{Index, TRY_ALL_UP_TO};
+use std::fmt;
+use table::{Entry, ANY_PROTO};
+
+/// Why a rule set cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// More rules (or peer networks) than the matcher's 32-bit indexes can address.
+    TooManyRules(usize),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::TooManyRules(n) => {
+                write!(
+                    f,
+                    "too many rules to compile: {n} (at most {})",
+                    u32::MAX - 1
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// The compiled matcher of a rule list: immutable, `Send + Sync`, cheap to query.
+///
+/// [`Matcher::lookup`] returns the same rule index as
+/// [`linear_scan`](crate::engine::rule::linear_scan) on the slice it was compiled from, for
+/// every packet; the matcher does not keep the rules themselves, only their index.
+///
+/// ```
+/// use sgsim::engine::matcher::Matcher;
+/// use sgsim::engine::rule::{linear_scan, EngineRule};
+/// use sgsim::model::{Packet, Policy, PortRange};
+///
+/// let rule = EngineRule {
+///     id: "r1".into(), group: "sg-a".into(), rank: 1, policy: Policy::Accept,
+///     protocol: Some(6), family: None, dst_ports: PortRange::single(22),
+///     src_ports: PortRange::ANY, peer: vec!["10.0.0.0/8".parse().unwrap()], local: None,
+/// };
+/// let rules = vec![rule];
+/// let m = Matcher::compile(&rules).unwrap();
+/// let pkt = Packet { protocol: 6, src: "10.1.2.3".parse().unwrap(), src_port: 40000,
+///                    dst: "192.168.0.1".parse().unwrap(), dst_port: 22 };
+/// assert_eq!(m.lookup(&pkt), Some(0));
+/// assert_eq!(m.lookup(&pkt), linear_scan(&rules, &pkt));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    v4: Index<u32>,
+    v6: Index<u128>,
+    rules: usize,
+}
+
+/// One peer network of a rule as an entry of its family's classifier.
+fn lower_entry<A: Bits>(
+    order: u32,
+    rule: u32,
+    r: &EngineRule,
+    peer: A,
+    peer_len: u8,
+    local: A,
+    local_len: u8,
+) -> Entry<A> {
+    Entry {
+        order,
+        rule,
+        peer,
+        local,
+        dport_lo: r.dst_ports.start(),
+        dport_hi: r.dst_ports.end(),
+        sport_lo: r.src_ports.start(),
+        sport_hi: r.src_ports.end(),
+        peer_len,
+        local_len,
+        proto: r.protocol.unwrap_or(0),
+        flags: if r.protocol.is_none() { ANY_PROTO } else { 0 },
+    }
+}
+
+impl Matcher {
+    /// Compiles a rule list. Fails only when the list (or its peer networks) exceeds what
+    /// 32-bit indexes address.
+    pub fn compile(rules: &[EngineRule]) -> Result<Matcher, CompileError> {
+        let too_many = || CompileError::TooManyRules(rules.len());
+        if rules.len() >= u32::MAX as usize {
+            return Err(too_many());
+        }
+        // The total decision order: rank, drop before accept, id bytes, then index.
+        let mut idx: Vec<u32> = (0..rules.len() as u32).collect();
+        idx.sort_by(|&a, &b| {
+            let key = |i: u32| {
+                rules
+                    .get(i as usize)
+                    .map(|r| (r.rank, r.policy != Policy::Drop, r.id.as_bytes()))
+            };
+            key(a).cmp(&key(b))
+        });
+        let mut order = vec![0u32; rules.len()];
+        for (pos, &i) in idx.iter().enumerate() {
+            if let Some(o) = order.get_mut(i as usize) {
+                *o = pos as u32;
+            }
+        }
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            let o = order.get(i).copied().unwrap_or(u32::MAX);
+            let i = i as u32;
+            // A peer network lowers only when the rule's confined family and local CIDR (if
+            // any) are of its family: otherwise no packet (of one family) can match it.
+            for net in &r.peer {
+                if r.family.is_some_and(|f| f != Family::of_net(net)) {
+                    continue;
+                }
+                match (net, r.local) {
+                    (IpNet::V4(p), None) => {
+                        v4.push(lower_entry(
+                            o,
+                            i,
+                            r,
+                            u32::from(p.network()),
+                            p.prefix_len(),
+                            0,
+                            0,
+                        ));
+                    }
+                    (IpNet::V4(p), Some(IpNet::V4(l))) => v4.push(lower_entry(
+                        o,
+                        i,
+                        r,
+                        u32::from(p.network()),
+                        p.prefix_len(),
+                        u32::from(l.network()),
+                        l.prefix_len(),
+                    )),
+                    (IpNet::V6(p), None) => {
+                        v6.push(lower_entry(
+                            o,
+                            i,
+                            r,
+                            u128::from(p.network()),
+                            p.prefix_len(),
+                            0,
+                            0,
+                        ));
+                    }
+                    (IpNet::V6(p), Some(IpNet::V6(l))) => v6.push(lower_entry(
+                        o,
+                        i,
+                        r,
+                        u128::from(p.network()),
+                        p.prefix_len(),
+                        u128::from(l.network()),
+                        l.prefix_len(),
+                    )),
+                    (IpNet::V4(_), Some(IpNet::V6(_))) | (IpNet::V6(_), Some(IpNet::V4(_))) => {}
+                }
+            }
+        }
+        if v4.len() >= u32::MAX as usize || v6.len() >= u32::MAX as usize {
+            return Err(too_many());
+        }
+        // Splitting by protocol copies any-protocol entries: only for sets up to 20k entries.
+        let split_ok = v4.len() + v6.len() <= TRY_ALL_UP_TO;
+        Ok(Matcher {
+            v4: Index::build(v4, split_ok),
+            v6: Index::build(v6, split_ok),
+            rules: rules.len(),
+        })
+    }
+
+    /// The number of rules compiled.
+    pub fn len(&self) -> usize {
+        self.rules
+    }
+
+    /// Whether no rule was compiled.
+    pub fn is_empty(&self) -> bool {
+        self.rules == 0
+    }
+
+    /// The number of hash tables (tuples) of the IPv4 and the IPv6 classifier.
+    pub fn table_counts(&self) -> (usize, usize) {
+        (self.v4.tables(), self.v6.tables())
+    }
+
+    /// Heap bytes the matcher owns (capacities of its arrays), computed from its layout.
+    pub fn heap_bytes(&self) -> usize {
+        self.v4.heap_bytes() + self.v6.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_objects_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Matcher>();
+        assert_send_sync::<crate::engine::compile::WorldMatcher>();
+        assert_send_sync::<crate::engine::compile::CompiledRules>();
+    }
+}
