@@ -1,6 +1,9 @@
 //! Criterion benchmarks of the compiled matcher: build and lookup apart, on the ClassBench
-//! sets that have a trace (1k and 10k) and generated sets (100 to 100k rules), with the linear
-//! scan as the baseline; and batch lookups on one thread and on two.
+//! sets that have a trace and generated sets (100 to 100k rules), with the linear scan as the
+//! baseline; and batch lookups on one thread and on two.
+//!
+//! ClassBench sets: the ones shipped in `tests/data/classbench/`, or every set with a trace
+//! in the folder `SGSIM_CLASSBENCH_DIR` names (all 1k and 10k sets, for the full figures).
 //!
 //! Every lookup benchmark first checks its answers against the linear scan on a sample.
 //! Run: `cargo bench --bench matcher` (a few minutes); medians go to `benches/README.md`.
@@ -11,14 +14,9 @@ use sgsim::engine::matcher::Matcher;
 use sgsim::engine::rule::{linear_scan, EngineRule};
 use sgsim::model::Packet;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Every ClassBench set that has a trace.
-const CLASSBENCH: [&str; 15] = [
-    "acl1_1k", "acl2_1k", "acl3_1k", "acl4_1k", "acl5_1k", "fw1_1k", "fw2_1k", "fw3_1k", "fw4_1k",
-    "fw5_1k", "ipc1_1k", "ipc2_1k", "acl2_10k", "fw1_10k", "ipc1_10k",
-];
 /// The sets the linear-scan baseline runs on.
 const BASELINE: [&str; 6] = [
     "cb_acl1_1k",
@@ -30,29 +28,37 @@ const BASELINE: [&str; 6] = [
 ];
 const GENERATED: [usize; 4] = [100, 1_000, 10_000, 100_000];
 
-fn data_dir() -> Option<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        std::env::var_os("SGSIM_CLASSBENCH_DIR").map(PathBuf::from),
-        Some(manifest.join("../shared/data/classbench")),
-        Some(PathBuf::from("/work/shared/data/classbench")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.is_dir())
+/// `SGSIM_CLASSBENCH_DIR` when set, else the sets shipped for the tests.
+fn data_dir() -> PathBuf {
+    match std::env::var_os("SGSIM_CLASSBENCH_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/classbench"),
+    }
+}
+
+/// The names of the ClassBench sets in `dir` that have a trace: 1k sets first, then by name.
+fn classbench_names(dir: &Path) -> Vec<String> {
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: cannot read the folder: {e}", dir.display()));
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| !n.contains('.') && !n.ends_with("_trace"))
+        .filter(|n| dir.join(format!("{n}_trace")).is_file())
+        .collect();
+    names.sort_by_key(|n| (!n.ends_with("_1k"), n.clone()));
+    names
 }
 
 /// (name, rules, packets) for every set benchmarked.
 fn sets() -> Vec<(String, Vec<EngineRule>, Vec<Packet>)> {
     let mut out = Vec::new();
-    if let Some(dir) = data_dir() {
-        for name in CLASSBENCH {
-            let (f, t) = (dir.join(name), dir.join(format!("{name}_trace")));
-            if let (Ok(rules), Ok(trace)) = (load_filters(&f), load_trace(&t)) {
-                let packets = trace.into_iter().map(|t| t.packet).collect();
-                out.push((format!("cb_{name}"), rules, packets));
-            }
-        }
+    let dir = data_dir();
+    for name in classbench_names(&dir) {
+        let (f, t) = (dir.join(&name), dir.join(format!("{name}_trace")));
+        let rules = load_filters(&f).unwrap_or_else(|e| panic!("{e}"));
+        let trace = load_trace(&t).unwrap_or_else(|e| panic!("{e}"));
+        let packets = trace.into_iter().map(|t| t.packet).collect();
+        out.push((format!("cb_{name}"), rules, packets));
     }
     for n in GENERATED {
         let rules = sgsim::generate::generate(n, 1);

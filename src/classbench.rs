@@ -1,5 +1,5 @@
 //! ClassBench filter sets and header traces (SPEC §7; formats in
-//! `shared/data/classbench/README.md`).
+//! `tests/data/classbench/README.md`).
 //!
 //! Line N (from 1) of a filter set becomes an ingress [`EngineRule`] with rank N, policy
 //! accept, id `cb-` + N zero-padded to 6 digits, group `classbench`, peer = the source

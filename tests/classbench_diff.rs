@@ -1,6 +1,9 @@
-//! Every ClassBench set in `shared/data/classbench/` that has a trace: every trace packet is
-//! decided identically by the compiled matcher and by the linear scan, deciding rule
-//! included; the scan's answer never comes after the trace's `idx` column (an upper bound).
+//! Every ClassBench set that has a trace: every trace packet is decided identically by the
+//! compiled matcher and by the linear scan, deciding rule included; the scan's answer never
+//! comes after the trace's `idx` column (an upper bound).
+//!
+//! The sets are the ones shipped in `tests/data/classbench/` (see its README), or every set
+//! in the folder `SGSIM_CLASSBENCH_DIR` names when it is set (the full sweep).
 
 use sgsim::classbench::{load_filters, load_trace};
 use sgsim::engine::matcher::Matcher;
@@ -65,21 +68,25 @@ fn first_match(flat: &[Flat], p: &Packet) -> Option<usize> {
     })
 }
 
-fn data_dir() -> Option<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var_os("SGSIM_CLASSBENCH_DIR").map(PathBuf::from),
-        Some(manifest.join("../shared/data/classbench")),
-        Some(PathBuf::from("/work/shared/data/classbench")),
-    ];
-    candidates.into_iter().flatten().find(|p| p.is_dir())
+/// `SGSIM_CLASSBENCH_DIR` when set (it must name a folder), else the shipped sets.
+fn data_dir() -> PathBuf {
+    match std::env::var_os("SGSIM_CLASSBENCH_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            assert!(
+                dir.is_dir(),
+                "SGSIM_CLASSBENCH_DIR={}: not a folder",
+                dir.display()
+            );
+            dir
+        }
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/classbench"),
+    }
 }
 
 /// The sets with a trace, sorted by name.
 fn sets_with_trace() -> Vec<(PathBuf, PathBuf)> {
-    let Some(dir) = data_dir() else {
-        return Vec::new();
-    };
+    let dir = data_dir();
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -101,7 +108,8 @@ fn matcher_equals_linear_scan_on_every_classbench_trace() {
     let sets = sets_with_trace();
     assert!(
         !sets.is_empty(),
-        "no ClassBench data found (set SGSIM_CLASSBENCH_DIR)"
+        "no ClassBench set with a trace in {}",
+        data_dir().display()
     );
     let mut total = 0usize;
     for (set, trace) in &sets {
@@ -153,9 +161,10 @@ fn matcher_equals_linear_scan_on_every_classbench_trace() {
 
 #[test]
 fn egress_orientation_on_a_classbench_set() {
-    let Some((set, trace)) = sets_with_trace().into_iter().next() else {
-        return;
-    };
+    let (set, trace) = sets_with_trace()
+        .into_iter()
+        .next()
+        .expect("a ClassBench set with a trace");
     let rules = load_filters(&set).unwrap();
     let packets = load_trace(&trace).unwrap();
     let m = Matcher::compile(&rules).unwrap();
