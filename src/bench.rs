@@ -42,6 +42,15 @@ pub enum BenchSource {
         /// The trace, if any.
         trace: Option<PathBuf>,
     },
+    /// A generated world ([`crate::generate_world`]) of a shape and `instances` instances.
+    GeneratedWorld {
+        /// The shape.
+        shape: crate::generate_world::Shape,
+        /// The number of instances.
+        instances: usize,
+        /// The seed.
+        seed: u64,
+    },
     /// A generated rule set of `n` rules.
     Generate {
         /// The number of rules.
@@ -233,6 +242,15 @@ pub fn run(source: &BenchSource, opts: &BenchOptions) -> Result<BenchReport, Ben
                 &packets,
                 opts,
             )
+        }
+        BenchSource::GeneratedWorld {
+            shape,
+            instances,
+            seed,
+        } => {
+            let world = crate::generate_world::world(*shape, *instances, *seed);
+            let name = format!("generated world {} of {instances} instances", shape.name());
+            run_world(name, &world, None, opts)
         }
         BenchSource::World { path, to } => {
             let world =
