@@ -186,9 +186,7 @@ pub fn world(shape: Shape, n: usize, seed: u64) -> World {
             }
         };
         let public_ip = (k % 10 == 0).then(|| {
-            IpAddr::V4(Ipv4Addr::from(
-                u32::from(Ipv4Addr::new(47, 0, 0, 0)).wrapping_add(k as u32 + 1),
-            ))
+            Ipv4Addr::from(u32::from(Ipv4Addr::new(47, 0, 0, 0)).wrapping_add(k as u32 + 1))
         });
         w.instances.push(Instance {
             id: numbered("i-", k + 1),
