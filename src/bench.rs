@@ -560,11 +560,14 @@ pub fn run_world(
             "layout",
         ),
     };
+    // The reference resolves through the world's index, built once as a user deciding many
+    // packets would.
+    let index = std::sync::Arc::new(WorldIndex::new(world));
     let sample: Vec<&WorldQuery> = queries.iter().take(opts.verify).collect();
     let bad: Vec<String> = sample
         .par_iter()
         .filter_map(|q| {
-            let want = reference::decide(world, &q.packet, Some(&q.to), q.direction);
+            let want = reference::decide_with(&index, world, &q.packet, Some(&q.to), q.direction);
             let got = m.decide(&q.packet, Some(&q.to), q.direction);
             (want != got).then(|| format!("{q:?}: matcher {got:?}, reference {want:?}"))
         })
@@ -586,7 +589,8 @@ pub fn run_world(
         opts.packets,
         opts.reference_budget,
         &mut |q: &WorldQuery| {
-            score(reference::decide(
+            score(reference::decide_with(
+                &index,
                 world,
                 &q.packet,
                 Some(&q.to),

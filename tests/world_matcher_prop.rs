@@ -521,6 +521,19 @@ fn index_agrees(world: &World, pk: &[(Packet, usize, bool)]) -> Result<(), TestC
                 .map_err(Clone::clone);
             prop_assert_eq!(&plain, &want, "{:?} to {:?} {:?}", p, to, direction);
             if let (Ok(r), Ok(w)) = (&got, &want) {
+                // The reference's view of the target is the world's ENI or group.
+                let t = reference::resolve_target(world, p, to, direction).unwrap();
+                let (kind_id, ips) = match t.kind {
+                    reference::TargetKind::Eni(e) => {
+                        (e.id.to_string(), Some(e.private_ips.to_vec()))
+                    }
+                    reference::TargetKind::Group(g) => (g.id.clone(), None),
+                };
+                prop_assert_eq!(&kind_id, &w.0);
+                if let Some(ips) = ips {
+                    let e = world.enis().find(|e| e.id == w.0).unwrap();
+                    prop_assert_eq!(ips, e.private_ips.to_vec());
+                }
                 let peer = p.peer(direction);
                 prop_assert_eq!(
                     index.inner_access(r, peer).map(str::to_string),

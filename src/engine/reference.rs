@@ -130,7 +130,7 @@ pub fn resolve_with<'w>(
     // index is reported as an unknown target rather than trusted.
     let stale = || TargetError::UnknownTarget(r.id.to_string());
     let kind = match r.kind {
-        TargetRef::Eni(i) => TargetKind::Eni(world.enis().nth(i).ok_or_else(stale)?),
+        TargetRef::Eni(i) => TargetKind::Eni(eni_at(world, index, i).ok_or_else(stale)?),
         TargetRef::Group(g) => TargetKind::Group(world.security_groups.get(g).ok_or_else(stale)?),
     };
     let groups = r
@@ -147,6 +147,31 @@ pub fn resolve_with<'w>(
         index: Arc::clone(index),
         at: r.kind,
         group_indexes: r.groups.to_vec(),
+    })
+}
+
+/// The ENI at index `i` of the world's index, as a view of the world.
+fn eni_at<'w>(world: &'w World, index: &WorldIndex, i: usize) -> Option<EniRef<'w>> {
+    let (inst, secondary) = index.enis().get(i)?.at;
+    let instance = world.instances.get(inst)?;
+    Some(match secondary {
+        None => EniRef {
+            id: &instance.id,
+            instance,
+            security_groups: &instance.security_groups,
+            private_ips: &instance.private_ips,
+            primary: true,
+        },
+        Some(n) => {
+            let nic = instance.network_interfaces.get(n)?;
+            EniRef {
+                id: &nic.id,
+                instance,
+                security_groups: &nic.security_groups,
+                private_ips: &nic.private_ips,
+                primary: false,
+            }
+        }
     })
 }
 

@@ -61,6 +61,9 @@ pub struct EniEntry {
     pub primary_private_ipv4: Option<IpAddr>,
     /// Its groups that exist, as indexes into `World::security_groups`, in the ENI's order.
     pub groups: Vec<usize>,
+    /// Where it is in the world: its instance (an index into `World::instances`) and, for a
+    /// secondary ENI, its index in the instance's `network_interfaces`.
+    pub at: (usize, Option<usize>),
 }
 
 impl EniEntry {
@@ -253,7 +256,11 @@ impl WorldIndex {
         let mut enis = Vec::new();
         let mut eni_by_id = HashMap::new();
         let mut owners: HashMap<IpAddr, Vec<usize>> = HashMap::new();
-        for (idx, e) in world.enis().enumerate() {
+        let places = world.instances.iter().enumerate().flat_map(|(i, inst)| {
+            std::iter::once((i, None))
+                .chain((0..inst.network_interfaces.len()).map(move |n| (i, Some(n))))
+        });
+        for (idx, (e, at)) in world.enis().zip(places).enumerate() {
             let groups: Vec<usize> = e
                 .security_groups
                 .iter()
@@ -284,6 +291,7 @@ impl WorldIndex {
                 public_ip: e.public_ip(),
                 primary_private_ipv4: e.instance.primary_private_ipv4(),
                 groups,
+                at,
             });
         }
         let groups = world
