@@ -9,10 +9,12 @@
 //! [`reference::decide`], target resolution included.
 
 use crate::classbench;
-use crate::engine::compile::{lower_groups, WorldMatcher};
+use crate::engine::compile::WorldMatcher;
+use crate::engine::lower::lower_group;
 use crate::engine::matcher::Matcher;
 use crate::engine::reference;
 use crate::engine::rule::{linear_scan, EngineRule};
+use crate::engine::target::WorldIndex;
 use crate::generate::{self, SplitMix64};
 use crate::model::{Direction, Packet, World};
 use rayon::prelude::*;
@@ -39,6 +41,15 @@ pub enum BenchSource {
         filters: PathBuf,
         /// The trace, if any.
         trace: Option<PathBuf>,
+    },
+    /// A generated world ([`crate::generate_world`]) of a shape and `instances` instances.
+    GeneratedWorld {
+        /// The shape.
+        shape: crate::generate_world::Shape,
+        /// The number of instances.
+        instances: usize,
+        /// The seed.
+        seed: u64,
     },
     /// A generated rule set of `n` rules.
     Generate {
@@ -231,6 +242,15 @@ pub fn run(source: &BenchSource, opts: &BenchOptions) -> Result<BenchReport, Ben
                 &packets,
                 opts,
             )
+        }
+        BenchSource::GeneratedWorld {
+            shape,
+            instances,
+            seed,
+        } => {
+            let world = crate::generate_world::world(*shape, *instances, *seed);
+            let name = format!("generated world {} of {instances} instances", shape.name());
+            run_world(name, &world, None, opts)
         }
         BenchSource::World { path, to } => {
             let world =
@@ -436,38 +456,30 @@ pub struct WorldQuery {
 /// local end is one of the target's addresses and whose peer end, protocol and ports are
 /// aimed at one of its rules of that direction (sometimes random).
 pub fn world_packets(world: &World, to: Option<&str>, n: usize, seed: u64) -> Vec<WorldQuery> {
-    // (target id, its addresses, its ingress rules, its egress rules)
-    type Aim = (String, Vec<IpAddr>, Vec<EngineRule>, Vec<EngineRule>);
+    // (target id, its addresses, its groups as indexes). Each group is lowered once.
+    type Aim = (String, Vec<IpAddr>, Vec<usize>);
+    let index = WorldIndex::new(world);
+    let lowered: Vec<[Vec<EngineRule>; 2]> = world
+        .security_groups
+        .iter()
+        .map(|g| {
+            [Direction::Ingress, Direction::Egress].map(|d| lower_group(&index, world, g, d, None))
+        })
+        .collect();
     let mut targets: Vec<Aim> = Vec::new();
-    let lowered = |groups: &[&crate::model::SecurityGroup], d| lower_groups(world, groups, d, None);
-    for e in world.enis() {
+    for e in index.enis() {
         if to.is_some_and(|t| t != e.id) {
             continue;
         }
-        let groups: Vec<_> = e
-            .security_groups
-            .iter()
-            .filter_map(|g| world.group(g))
-            .collect();
-        targets.push((
-            e.id.to_string(),
-            e.private_ips.to_vec(),
-            lowered(&groups, Direction::Ingress),
-            lowered(&groups, Direction::Egress),
-        ));
+        targets.push((e.id.clone(), e.private_ips.clone(), e.groups.clone()));
     }
     if let (Some(t), true) = (to, targets.is_empty()) {
-        if let Some(g) = world.group(t) {
+        if let Some(g) = index.group_index(t) {
             let addrs = vec![
                 IpAddr::from([10, 0, 0, 1]),
                 IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]),
             ];
-            targets.push((
-                g.id.clone(),
-                addrs,
-                lowered(&[g], Direction::Ingress),
-                lowered(&[g], Direction::Egress),
-            ));
+            targets.push((t.to_string(), addrs, vec![g]));
         }
     }
     let mut r = SplitMix64::new(seed);
@@ -475,9 +487,7 @@ pub fn world_packets(world: &World, to: Option<&str>, n: usize, seed: u64) -> Ve
     let mut attempts = 0usize;
     while out.len() < n && !targets.is_empty() && attempts < n.saturating_mul(8) {
         attempts += 1;
-        let Some((id, addrs, ingress, egress)) =
-            targets.get(r.below(targets.len() as u64) as usize)
-        else {
+        let Some((id, addrs, groups)) = targets.get(r.below(targets.len() as u64) as usize) else {
             break;
         };
         let direction = if r.percent(50) {
@@ -485,9 +495,14 @@ pub fn world_packets(world: &World, to: Option<&str>, n: usize, seed: u64) -> Ve
         } else {
             Direction::Egress
         };
-        let rules = match direction {
-            Direction::Ingress => ingress,
-            Direction::Egress => egress,
+        // Aimed at a rule of one of the target's groups.
+        let group = groups
+            .get(r.below(groups.len() as u64) as usize)
+            .and_then(|&g| lowered.get(g));
+        let rules: &[EngineRule] = match (group, direction) {
+            (Some([ingress, _]), Direction::Ingress) => ingress,
+            (Some([_, egress]), Direction::Egress) => egress,
+            (None, _) => &[],
         };
         let base = generate::packets(rules, 1, r.next_u64()).into_iter().next();
         let Some(base) = base else { break };
@@ -545,11 +560,14 @@ pub fn run_world(
             "layout",
         ),
     };
+    // The reference resolves through the world's index, built once as a user deciding many
+    // packets would.
+    let index = std::sync::Arc::new(WorldIndex::new(world));
     let sample: Vec<&WorldQuery> = queries.iter().take(opts.verify).collect();
     let bad: Vec<String> = sample
         .par_iter()
         .filter_map(|q| {
-            let want = reference::decide(world, &q.packet, Some(&q.to), q.direction);
+            let want = reference::decide_with(&index, world, &q.packet, Some(&q.to), q.direction);
             let got = m.decide(&q.packet, Some(&q.to), q.direction);
             (want != got).then(|| format!("{q:?}: matcher {got:?}, reference {want:?}"))
         })
@@ -571,7 +589,8 @@ pub fn run_world(
         opts.packets,
         opts.reference_budget,
         &mut |q: &WorldQuery| {
-            score(reference::decide(
+            score(reference::decide_with(
+                &index,
                 world,
                 &q.packet,
                 Some(&q.to),

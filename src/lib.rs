@@ -11,6 +11,7 @@ pub mod bench;
 pub mod classbench;
 pub mod engine;
 pub mod generate;
+pub mod generate_world;
 pub mod model;
 pub mod packet;
 pub mod scenario;

@@ -9,6 +9,7 @@
 use proptest::prelude::*;
 use sgsim::engine::compile::{BatchQuery, WorldMatcher};
 use sgsim::engine::reference;
+use sgsim::engine::target::{TargetRef, WorldIndex};
 use sgsim::model::*;
 use std::net::IpAddr;
 
@@ -291,7 +292,10 @@ fn build_world(groups: &[GroupSpec], instances: &[InstanceSpec], pl: &[usize]) -
             vpc_id: VPCS[inst.vpc].map(String::from),
             security_groups: group_ids(&inst.primary),
             private_ips: ips(&inst.primary),
-            public_ip: inst.public.map(addr),
+            public_ip: inst.public.map(addr).map(|a| match a {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => unreachable!("public addresses are drawn from the IPv4 ones"),
+            }),
             network_interfaces: inst
                 .secondary
                 .iter()
@@ -411,8 +415,151 @@ fn compare(
     Ok(())
 }
 
+/// A resolved target, by ids: (target id, ENI or group, group ids, NIC, local address).
+type Plain = (String, bool, Vec<String>, Option<NicType>, IpAddr);
+
+/// The oracle of the index: target resolution as a deliberately simple linear walk over
+/// `World::enis()` and `World::group()` (what the reference did before the index).
+fn linear_resolve(
+    world: &World,
+    packet: &Packet,
+    to: Option<&str>,
+    direction: Direction,
+) -> Result<Plain, reference::TargetError> {
+    use reference::TargetError as E;
+    let local = packet.local(direction);
+    let owners: Vec<EniRef<'_>> = world.enis().filter(|e| e.owns(local)).collect();
+    let ids = || owners.iter().map(|e| e.id.to_string()).collect::<Vec<_>>();
+    let eni = match to {
+        Some(id) if world.eni(id).is_none() => {
+            let g = world
+                .group(id)
+                .ok_or_else(|| E::UnknownTarget(id.to_string()))?;
+            let nic = g.is_classic().then_some(NicType::Intranet);
+            return Ok((g.id.clone(), false, vec![g.id.clone()], nic, local));
+        }
+        Some(id) => *owners
+            .iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| E::NotOwner {
+                target: id.to_string(),
+                addr: local,
+                candidates: ids(),
+            })?,
+        None => match owners.as_slice() {
+            [one] => *one,
+            [] => return Err(E::NoOwner { addr: local }),
+            _ => {
+                return Err(E::Ambiguous {
+                    addr: local,
+                    candidates: ids(),
+                })
+            }
+        },
+    };
+    let groups: Vec<String> = eni
+        .security_groups
+        .iter()
+        .filter_map(|g| world.group(g))
+        .map(|g| g.id.clone())
+        .collect();
+    let public = !eni.private_ips.contains(&local) && eni.public_ip() == Some(local);
+    let (nic, local) = match (eni.vpc_id().is_none(), public) {
+        (true, true) => (Some(NicType::Internet), local),
+        (true, false) => (Some(NicType::Intranet), local),
+        (false, true) => (
+            None,
+            eni.instance
+                .primary_private_ipv4()
+                .ok_or_else(|| E::NoPrivateIpv4 {
+                    target: eni.id.to_string(),
+                })?,
+        ),
+        (false, false) => (None, local),
+    };
+    Ok((eni.id.to_string(), true, groups, nic, local))
+}
+
+/// The oracle of inner access: the first of the target's basic groups with inner access
+/// Accept of which the peer is a private address of a member ENI other than the target,
+/// walking `World::members`.
+fn linear_inner(world: &World, t: &Plain, peer: IpAddr) -> Option<String> {
+    let except = t.1.then_some(t.0.as_str());
+    t.2.iter()
+        .filter_map(|id| world.group(id))
+        .find(|g| {
+            g.group_type == GroupType::Normal
+                && g.inner_access_policy == InnerAccessPolicy::Accept
+                && world
+                    .members(&g.id)
+                    .any(|m| Some(m.id) != except && m.private_ips.contains(&peer))
+        })
+        .map(|g| g.id.clone())
+}
+
+fn index_agrees(world: &World, pk: &[(Packet, usize, bool)]) -> Result<(), TestCaseError> {
+    let index = WorldIndex::new(world);
+    for (p, to, _) in pk {
+        let to = TARGETS[*to];
+        for direction in [Direction::Ingress, Direction::Egress] {
+            let want = linear_resolve(world, p, to, direction);
+            let got = index.resolve(p, to, direction);
+            let plain = got
+                .as_ref()
+                .map(|r| {
+                    (
+                        r.id.to_string(),
+                        matches!(r.kind, TargetRef::Eni(_)),
+                        r.groups
+                            .iter()
+                            .map(|&g| world.security_groups[g].id.clone())
+                            .collect::<Vec<_>>(),
+                        r.nic,
+                        r.local,
+                    )
+                })
+                .map_err(Clone::clone);
+            prop_assert_eq!(&plain, &want, "{:?} to {:?} {:?}", p, to, direction);
+            if let (Ok(r), Ok(w)) = (&got, &want) {
+                // The reference's view of the target is the world's ENI or group.
+                let t = reference::resolve_target(world, p, to, direction).unwrap();
+                let (kind_id, ips) = match t.kind {
+                    reference::TargetKind::Eni(e) => {
+                        (e.id.to_string(), Some(e.private_ips.to_vec()))
+                    }
+                    reference::TargetKind::Group(g) => (g.id.clone(), None),
+                };
+                prop_assert_eq!(&kind_id, &w.0);
+                if let Some(ips) = ips {
+                    let e = world.enis().find(|e| e.id == w.0).unwrap();
+                    prop_assert_eq!(ips, e.private_ips.to_vec());
+                }
+                let peer = p.peer(direction);
+                prop_assert_eq!(
+                    index.inner_access(r, peer).map(str::to_string),
+                    linear_inner(world, w, peer),
+                    "inner access {:?} to {:?} {:?}",
+                    p,
+                    to,
+                    direction
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn index_equals_linear_resolver(
+        (groups, instances, pl) in world_spec(),
+        pk in packets(),
+    ) {
+        let world = build_world(&groups, &instances, &pl);
+        index_agrees(&world, &pk)?;
+    }
 
     #[test]
     fn world_matcher_equals_reference(

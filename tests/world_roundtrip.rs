@@ -23,3 +23,27 @@ fn examples_round_trip_through_both_formats() {
     }
     assert!(seen >= 1);
 }
+
+#[test]
+fn a_public_ip_is_ipv4() {
+    let world = |public: &str| {
+        format!(
+            "[[vpcs]]\nid = \"vpc-1\"\n[[security_groups]]\nid = \"sg-a\"\nvpc_id = \"vpc-1\"\n\
+             [[instances]]\nid = \"i-a\"\nvpc_id = \"vpc-1\"\nsecurity_groups = [\"sg-a\"]\n\
+             private_ips = [\"10.0.0.1\"]\npublic_ip = \"{public}\"\n"
+        )
+    };
+    let w = load_str(&world("47.0.0.1"), Format::Toml, "w.toml").unwrap();
+    assert_eq!(w.instances[0].public_ip, Some([47, 0, 0, 1].into()));
+    let e = load_str(&world("2001:db8::1"), Format::Toml, "w.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("instance `i-a`") || e.contains("i-a"),
+        "names the instance: {e}"
+    );
+    assert!(
+        e.contains("field `public_ip`: `2001:db8::1` is an IPv6 address; a public IP is IPv4"),
+        "{e}"
+    );
+}

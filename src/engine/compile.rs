@@ -38,198 +38,24 @@
 //! assert_eq!(m.decide(&p, None, Direction::Ingress).unwrap().reason.kind(), "default");
 //! ```
 //!
-//! Lowering (SPEC §3 and §7), per target, direction and NIC in use:
-//! * the rules of all the target's groups in that direction (classic network: only those of
-//!   the NIC type in use; VPC: all);
-//! * rank = priority; protocol = its number (`ALL`: any); ICMP confined to IPv4 and ICMPv6
-//!   to IPv6 through `family`; ports only for TCP and UDP rules;
-//! * a group peer expands to the private addresses (both families) of the group's member
-//!   ENIs — only those in the referencing group's VPC when it has one; a prefix-list peer to
-//!   the list's entries as they are now; a missing group or list to nothing.
-//!
-//! Identical lowered rule lists (ENIs with the same groups) share one compiled set. After the
-//! world changes (an API call), [`WorldMatcher::update`] lowers again and recompiles only the
-//! rule lists that changed, reusing the others.
-
+//! One compiled rule set per group, direction and NIC (lowered by
+//! [`lower`](crate::engine::lower)), shared by every ENI of the group: a target looks up each
+//! of its groups' sets and the strongest match by the one evaluation order
+//! ([`beats`](crate::engine::rule::beats)) decides. Target resolution, inner access (through
+//! the groups' shared member-address sets), the defaults and the decision's assembly are the
+//! [`target`](crate::engine::target) module's, the same the reference uses. Compile time and
+//! memory grow linearly with the world. After the world changes (an API call),
+//! [`WorldMatcher::update`] rebuilds the index, lowers again and recompiles only the groups
+//! whose lowered rules changed, reusing the others.
+use crate::engine::lower::lower_group;
 use crate::engine::matcher::{CompileError, Matcher};
-use crate::engine::reference::{default_verdict, TargetError};
-use crate::engine::rule::EngineRule;
-use crate::model::{
-    Decision, Direction, EniRef, GroupType, InnerAccessPolicy, NicType, Packet, Peer, PortRange,
-    PrefixList, Reason, Rule, SecurityGroup, Verdict, World,
-};
-use ipnet::IpNet;
+use crate::engine::rule::{beats, EngineRule};
+use crate::engine::target::{decision, Outcome, Resolved, TargetError, WorldIndex};
+use crate::model::{Decision, Direction, NicType, Packet, World};
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
-
-/// Lowers one API rule of `group` to an engine rule, expanding group and prefix-list peers
-/// against `world` as it is now.
-pub fn lower_rule(world: &World, group: &SecurityGroup, rule: &Rule) -> EngineRule {
-    lower_with(
-        group,
-        rule,
-        |id| {
-            world
-                .enis()
-                .filter(|e| e.security_groups.iter().any(|g| g == id))
-                .collect()
-        },
-        |id| world.prefix_list(id),
-    )
-}
-
-/// [`lower_rule`] with the member and prefix-list look-ups given.
-fn lower_with<'w>(
-    group: &SecurityGroup,
-    rule: &Rule,
-    members: impl Fn(&str) -> Vec<EniRef<'w>>,
-    prefix_list: impl Fn(&str) -> Option<&'w PrefixList>,
-) -> EngineRule {
-    let (dst_ports, src_ports) = if rule.protocol.has_ports() {
-        (
-            rule.port_range.unwrap_or(PortRange::ANY),
-            rule.source_port_range.unwrap_or(PortRange::ANY),
-        )
-    } else {
-        (PortRange::ANY, PortRange::ANY)
-    };
-    let peer = match &rule.peer {
-        Peer::Cidr(net) => vec![*net],
-        Peer::Group { id, .. } => {
-            let vpc = group.vpc_id.as_deref();
-            let mut nets: Vec<IpNet> = members(id)
-                .into_iter()
-                .filter(|m| vpc.is_none() || m.vpc_id() == vpc)
-                .flat_map(|m| m.private_ips.iter().map(|a| crate::model::host_net(*a)))
-                .collect();
-            nets.sort();
-            nets.dedup();
-            nets
-        }
-        Peer::PrefixList(id) => prefix_list(id)
-            .map(|pl| pl.entries.iter().map(|e| e.cidr).collect())
-            .unwrap_or_default(),
-    };
-    EngineRule {
-        id: rule.id.clone(),
-        group: group.id.clone(),
-        rank: u32::from(rule.priority),
-        policy: rule.policy,
-        protocol: rule.protocol.number(),
-        family: rule.protocol.family(),
-        dst_ports,
-        src_ports,
-        peer,
-        local: rule.local_cidr,
-    }
-}
-
-/// The lowered rules of some groups for one direction and NIC (`None`: a VPC, every NIC
-/// type applies), in group order then rule order.
-pub fn lower_groups(
-    world: &World,
-    groups: &[&SecurityGroup],
-    direction: Direction,
-    nic: Option<NicType>,
-) -> Vec<EngineRule> {
-    groups
-        .iter()
-        .flat_map(|g| {
-            g.rules
-                .iter()
-                .filter(move |r| r.direction == direction && nic.is_none_or(|n| r.nic_type == n))
-                .map(move |r| lower_rule(world, g, r))
-        })
-        .collect()
-}
-
-/// Indexes of a world built once per compile: groups, members and prefix lists by id, and
-/// each group's lowered rules per direction and NIC, so that compiling is linear in the
-/// world's size rather than quadratic.
-struct Lowering<'w> {
-    groups: HashMap<&'w str, &'w SecurityGroup>,
-    members: HashMap<&'w str, Vec<EniRef<'w>>>,
-    prefix_lists: HashMap<&'w str, &'w PrefixList>,
-    lowered: HashMap<(&'w str, Direction, Option<NicType>), Vec<EngineRule>>,
-}
-
-impl<'w> Lowering<'w> {
-    fn new(world: &'w World) -> Lowering<'w> {
-        let mut groups = HashMap::new();
-        for g in &world.security_groups {
-            groups.entry(g.id.as_str()).or_insert(g);
-        }
-        let mut prefix_lists = HashMap::new();
-        for p in &world.prefix_lists {
-            prefix_lists.entry(p.id.as_str()).or_insert(p);
-        }
-        let mut members: HashMap<&'w str, Vec<EniRef<'w>>> = HashMap::new();
-        for e in world.enis() {
-            for (i, g) in e.security_groups.iter().enumerate() {
-                // An ENI listing a group twice is one member.
-                if e.security_groups
-                    .get(..i)
-                    .is_some_and(|before| before.contains(g))
-                {
-                    continue;
-                }
-                members.entry(g.as_str()).or_default().push(e);
-            }
-        }
-        Lowering {
-            groups,
-            members,
-            prefix_lists,
-            lowered: HashMap::new(),
-        }
-    }
-
-    fn group(&self, id: &str) -> Option<&'w SecurityGroup> {
-        self.groups.get(id).copied()
-    }
-
-    fn members(&self, id: &str) -> &[EniRef<'w>] {
-        self.members.get(id).map_or(&[], Vec::as_slice)
-    }
-
-    /// The lowered rules of `groups` for a direction and NIC, in group then rule order.
-    fn rules(
-        &mut self,
-        groups: &[&'w SecurityGroup],
-        direction: Direction,
-        nic: Option<NicType>,
-    ) -> Vec<EngineRule> {
-        let mut out = Vec::new();
-        for g in groups {
-            let key = (g.id.as_str(), direction, nic);
-            if !self.lowered.contains_key(&key) {
-                let members = &self.members;
-                let prefix_lists = &self.prefix_lists;
-                let lowered: Vec<EngineRule> = g
-                    .rules
-                    .iter()
-                    .filter(|r| r.direction == direction && nic.is_none_or(|n| r.nic_type == n))
-                    .map(|r| {
-                        lower_with(
-                            g,
-                            r,
-                            |id| members.get(id).cloned().unwrap_or_default(),
-                            |id| prefix_lists.get(id).copied(),
-                        )
-                    })
-                    .collect();
-                self.lowered.insert(key, lowered);
-            }
-            if let Some(rules) = self.lowered.get(&key) {
-                out.extend(rules.iter().cloned());
-            }
-        }
-        out
-    }
-}
 
 /// A rule list and its compiled matcher.
 #[derive(Debug, Clone)]
@@ -263,106 +89,39 @@ impl CompiledRules {
     }
 }
 
-fn rules_hash(rules: &[EngineRule]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for r in rules {
-        r.id.hash(&mut h);
-        r.group.hash(&mut h);
-        r.rank.hash(&mut h);
-        r.policy.hash(&mut h);
-        r.protocol.hash(&mut h);
-        r.family.hash(&mut h);
-        r.dst_ports.hash(&mut h);
-        r.src_ports.hash(&mut h);
-        r.peer.hash(&mut h);
-        r.local.hash(&mut h);
-    }
-    h.finish()
-}
+/// The NIC slots of a group's sets: every NIC type (a VPC target), the internet NIC, the
+/// intranet NIC (classic targets).
+const SLOTS: [Option<NicType>; 3] = [None, Some(NicType::Internet), Some(NicType::Intranet)];
 
-/// Compiled sets by the hash of their rules, for sharing and for updates.
-#[derive(Debug, Default, Clone)]
-struct SetCache {
-    sets: HashMap<u64, Vec<Arc<CompiledRules>>>,
-    compiled: usize,
-    reused: usize,
-}
-
-impl SetCache {
-    fn get(
-        &mut self,
-        old: Option<&SetCache>,
-        rules: Vec<EngineRule>,
-    ) -> Result<Arc<CompiledRules>, CompileError> {
-        let h = rules_hash(&rules);
-        if let Some(s) = self
-            .sets
-            .get(&h)
-            .and_then(|v| v.iter().find(|s| s.rules == rules))
-        {
-            return Ok(Arc::clone(s));
-        }
-        let set = match old
-            .and_then(|o| o.sets.get(&h))
-            .and_then(|v| v.iter().find(|s| s.rules == rules))
-        {
-            Some(s) => {
-                self.reused += 1;
-                Arc::clone(s)
-            }
-            None => {
-                self.compiled += 1;
-                Arc::new(CompiledRules::new(rules)?)
-            }
-        };
-        self.sets.entry(h).or_default().push(Arc::clone(&set));
-        Ok(set)
+fn slot(nic: Option<NicType>) -> usize {
+    match nic {
+        None => 0,
+        Some(NicType::Internet) => 1,
+        Some(NicType::Intranet) => 2,
     }
 }
 
-/// The sets of one target: by direction (ingress, egress) and NIC (internet, intranet; a
-/// VPC target uses the intranet slot for "every NIC type").
-#[derive(Debug, Clone)]
-struct TargetSets {
-    // INVARIANT: [direction][nic], direction 0 ingress / 1 egress, nic 0 internet / 1
-    // intranet-or-VPC; `None` where the target never uses that NIC.
-    sets: [[Option<Arc<CompiledRules>>; 2]; 2],
-    /// Inner access: peer private address → the first qualifying group (SPEC §3 step 1).
-    inner: HashMap<IpAddr, String>,
-    /// The type of the target's first group (basic when it has none), for the defaults.
-    group_type: GroupType,
-    /// Whether the target is in the classic network.
-    classic: bool,
+fn dir(direction: Direction) -> usize {
+    match direction {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
 }
 
-impl TargetSets {
-    fn set(&self, direction: Direction, nic: Option<NicType>) -> Option<&CompiledRules> {
-        let d = match direction {
-            Direction::Ingress => 0,
-            Direction::Egress => 1,
-        };
-        let n = match nic {
-            Some(NicType::Internet) => 0,
-            Some(NicType::Intranet) | None => 1,
-        };
+/// The compiled sets of one group: `[direction][slot]`, `None` where no target of the group
+/// uses that NIC slot.
+#[derive(Debug, Clone, Default)]
+struct GroupSets {
+    sets: [[Option<Arc<CompiledRules>>; 3]; 2],
+}
+
+impl GroupSets {
+    fn get(&self, direction: Direction, nic: Option<NicType>) -> Option<&CompiledRules> {
         self.sets
-            .get(d)
-            .and_then(|row| row.get(n))
+            .get(dir(direction))
+            .and_then(|row| row.get(slot(nic)))
             .and_then(|s| s.as_deref())
     }
-}
-
-/// What a compiled world knows of one ENI.
-#[derive(Debug, Clone)]
-struct EniInfo {
-    id: String,
-    classic: bool,
-    private_ips: Vec<IpAddr>,
-    /// The public address it owns (primary ENI only).
-    public_ip: Option<IpAddr>,
-    /// Its instance's primary private IPv4 (the VPC NAT's translation).
-    primary_private_ipv4: Option<IpAddr>,
-    sets: TargetSets,
 }
 
 /// A whole world compiled for fast decisions: immutable, `Send + Sync`.
@@ -371,14 +130,11 @@ struct EniInfo {
 /// [`reference::decide`](crate::engine::reference::decide) on the world it was compiled from.
 #[derive(Debug, Clone)]
 pub struct WorldMatcher {
-    enis: Vec<EniInfo>,
-    /// ENI id → index of the first ENI with that id (an instance id names its primary).
-    eni_index: HashMap<String, usize>,
-    /// Address → the ENIs owning it (private, or public for a primary), in world order.
-    owners: HashMap<IpAddr, Vec<usize>>,
-    /// Group id → the sets of the group standing as a target.
-    groups: HashMap<String, (String, TargetSets)>,
-    cache: SetCache,
+    index: Arc<WorldIndex>,
+    /// Parallel to `World::security_groups` (and the index's groups).
+    groups: Vec<GroupSets>,
+    compiled: usize,
+    reused: usize,
 }
 
 /// One query of a batch: a packet, the target (`to`), the direction.
@@ -395,251 +151,161 @@ pub struct BatchQuery<'a> {
 /// Batches at least this long are decided on all cores.
 const PARALLEL_MIN: usize = 2048;
 
-fn inner_map<'w>(
-    low: &Lowering<'w>,
-    groups: &[&'w SecurityGroup],
-    except: Option<&str>,
-) -> HashMap<IpAddr, String> {
-    let mut inner = HashMap::new();
-    for g in groups {
-        if g.group_type != GroupType::Normal || g.inner_access_policy != InnerAccessPolicy::Accept {
-            continue;
-        }
-        for m in low.members(&g.id) {
-            if Some(m.id) == except {
-                continue;
+/// Which NIC slots each group's targets use: its member ENIs (classic: the intranet NIC, and
+/// the internet NIC when the ENI has a public address; VPC: every NIC type) and the group
+/// standing as a target (classic: intranet; VPC: every NIC type).
+fn needed_slots(index: &WorldIndex) -> Vec<[bool; 3]> {
+    let mut need: Vec<[bool; 3]> = index
+        .groups()
+        .iter()
+        .map(|g| {
+            let mut n = [false; 3];
+            let own = if g.vpc.is_none() {
+                Some(NicType::Intranet)
+            } else {
+                None
+            };
+            if let Some(s) = n.get_mut(slot(own)) {
+                *s = true;
             }
-            for a in m.private_ips {
-                inner.entry(*a).or_insert_with(|| g.id.clone());
-            }
-        }
-    }
-    inner
-}
-
-fn target_sets<'w>(
-    low: &mut Lowering<'w>,
-    groups: &[&'w SecurityGroup],
-    classic: bool,
-    nics: &[NicType],
-    except: Option<&str>,
-    cache: &mut SetCache,
-    old: Option<&SetCache>,
-) -> Result<TargetSets, CompileError> {
-    let mut sets: [[Option<Arc<CompiledRules>>; 2]; 2] = Default::default();
-    for (d, direction) in [Direction::Ingress, Direction::Egress]
-        .into_iter()
-        .enumerate()
-    {
-        if classic {
-            for nic in nics {
-                let n = match nic {
-                    NicType::Internet => 0,
-                    NicType::Intranet => 1,
-                };
-                let rules = low.rules(groups, direction, Some(*nic));
-                if let Some(slot) = sets.get_mut(d).and_then(|row| row.get_mut(n)) {
-                    *slot = Some(cache.get(old, rules)?);
+            n
+        })
+        .collect();
+    for e in index.enis() {
+        let slots: &[Option<NicType>] = match (e.is_classic(), e.public_ip.is_some()) {
+            (true, true) => &[Some(NicType::Internet), Some(NicType::Intranet)],
+            (true, false) => &[Some(NicType::Intranet)],
+            (false, _) => &[None],
+        };
+        for &g in &e.groups {
+            if let Some(n) = need.get_mut(g) {
+                for &s in slots {
+                    if let Some(b) = n.get_mut(slot(s)) {
+                        *b = true;
+                    }
                 }
             }
-        } else {
-            let rules = low.rules(groups, direction, None);
-            if let Some(slot) = sets.get_mut(d).and_then(|row| row.get_mut(1)) {
-                *slot = Some(cache.get(old, rules)?);
-            }
         }
     }
-    Ok(TargetSets {
-        sets,
-        inner: inner_map(low, groups, except),
-        group_type: groups.first().map_or(GroupType::Normal, |g| g.group_type),
-        classic,
-    })
+    need
 }
 
 impl WorldMatcher {
-    /// Compiles every ENI and every group of a world.
+    /// Compiles every group of a world (per direction and NIC in use) and indexes its ENIs.
     pub fn compile(world: &World) -> Result<WorldMatcher, CompileError> {
         Self::build(world, None)
     }
 
-    /// Compiles the world as it is now, reusing this matcher's compiled rule lists that did
-    /// not change (call it after each API call that changed the world).
+    /// Compiles the world as it is now, reusing this matcher's compiled sets of the groups
+    /// whose lowered rules did not change (call it after each API call that changed the
+    /// world).
     pub fn update(&self, world: &World) -> Result<WorldMatcher, CompileError> {
-        Self::build(world, Some(&self.cache))
+        Self::build(world, Some(self))
     }
 
-    fn build(world: &World, old: Option<&SetCache>) -> Result<WorldMatcher, CompileError> {
-        let mut cache = SetCache::default();
-        let mut low = Lowering::new(world);
-        let mut enis = Vec::new();
-        let mut eni_index = HashMap::new();
-        let mut owners: HashMap<IpAddr, Vec<usize>> = HashMap::new();
-        for e in world.enis() {
-            let groups: Vec<&SecurityGroup> = e
-                .security_groups
-                .iter()
-                .filter_map(|g| low.group(g))
-                .collect();
-            let classic = e.vpc_id().is_none();
-            let nics: &[NicType] = if e.public_ip().is_some() {
-                &[NicType::Internet, NicType::Intranet]
-            } else {
-                &[NicType::Intranet]
-            };
-            let sets = target_sets(
-                &mut low,
-                &groups,
-                classic,
-                nics,
-                Some(e.id),
-                &mut cache,
-                old,
-            )?;
-            let idx = enis.len();
-            eni_index.entry(e.id.to_string()).or_insert(idx);
-            let mut owned: Vec<IpAddr> = e.private_ips.to_vec();
-            owned.extend(e.public_ip());
-            owned.sort();
-            owned.dedup();
-            for a in owned {
-                owners.entry(a).or_default().push(idx);
+    fn build(world: &World, old: Option<&WorldMatcher>) -> Result<WorldMatcher, CompileError> {
+        let index = WorldIndex::new(world);
+        let need = needed_slots(&index);
+        // The old matcher's sets by group id (the first group of an id).
+        let mut previous: HashMap<&str, &GroupSets> = HashMap::new();
+        if let Some(old) = old {
+            for (g, sets) in old.index.groups().iter().zip(&old.groups) {
+                previous.entry(g.id.as_str()).or_insert(sets);
             }
-            enis.push(EniInfo {
-                id: e.id.to_string(),
-                classic,
-                private_ips: e.private_ips.to_vec(),
-                public_ip: e.public_ip(),
-                primary_private_ipv4: e.instance.primary_private_ipv4(),
-                sets,
-            });
         }
-        let mut groups = HashMap::new();
-        for g in &world.security_groups {
-            let sets = target_sets(
-                &mut low,
-                &[g],
-                g.is_classic(),
-                &[NicType::Intranet],
-                None,
-                &mut cache,
-                old,
-            )?;
-            groups.entry(g.id.clone()).or_insert((g.id.clone(), sets));
-        }
+        let built: Vec<(GroupSets, usize, usize)> = world
+            .security_groups
+            .par_iter()
+            .zip(need.par_iter())
+            .map(|(g, need)| {
+                let before = previous.get(g.id.as_str()).copied();
+                let mut sets = GroupSets::default();
+                let (mut compiled, mut reused) = (0, 0);
+                for direction in [Direction::Ingress, Direction::Egress] {
+                    for (nic, wanted) in SLOTS.iter().zip(need) {
+                        if !wanted {
+                            continue;
+                        }
+                        let rules = lower_group(&index, world, g, direction, *nic);
+                        let kept = before
+                            .and_then(|b| b.sets.get(dir(direction))?.get(slot(*nic))?.as_ref())
+                            .filter(|s| s.rules == rules);
+                        let set = match kept {
+                            Some(s) => {
+                                reused += 1;
+                                Arc::clone(s)
+                            }
+                            None => {
+                                compiled += 1;
+                                Arc::new(CompiledRules::new(rules)?)
+                            }
+                        };
+                        if let Some(cell) = sets
+                            .sets
+                            .get_mut(dir(direction))
+                            .and_then(|row| row.get_mut(slot(*nic)))
+                        {
+                            *cell = Some(set);
+                        }
+                    }
+                }
+                Ok((sets, compiled, reused))
+            })
+            .collect::<Result<_, CompileError>>()?;
+        let compiled = built.iter().map(|b| b.1).sum();
+        let reused = built.iter().map(|b| b.2).sum();
         Ok(WorldMatcher {
-            enis,
-            eni_index,
-            owners,
-            groups,
-            cache,
+            index: Arc::new(index),
+            groups: built.into_iter().map(|b| b.0).collect(),
+            compiled,
+            reused,
         })
     }
 
-    /// How many distinct rule lists were compiled by the last build, and how many were
-    /// reused from the matcher it updated.
+    /// How many rule sets (per group, direction and NIC) were compiled by the last build,
+    /// and how many were reused from the matcher it updated.
     pub fn build_stats(&self) -> (usize, usize) {
-        (self.cache.compiled, self.cache.reused)
+        (self.compiled, self.reused)
     }
 
-    /// The distinct compiled rule lists.
+    /// The compiled rule sets, one per group, direction and NIC in use.
     pub fn compiled_sets(&self) -> impl Iterator<Item = &CompiledRules> {
-        self.cache.sets.values().flatten().map(|s| s.as_ref())
+        self.groups
+            .iter()
+            .flat_map(|g| g.sets.iter().flatten())
+            .filter_map(|s| s.as_deref())
     }
 
-    /// The compiled rules a target uses in a direction, with the local address its rules see
-    /// (after a VPC's public-IP NAT): what [`WorldMatcher::decide`] looks up after inner
-    /// access. Errors as [`WorldMatcher::decide`].
+    /// The world's index the matcher was built with.
+    pub fn index(&self) -> &WorldIndex {
+        &self.index
+    }
+
+    /// The compiled sets a target looks up in a direction (one per group, in the target's
+    /// order), with the local address its rules see (after a VPC's public-IP NAT): what
+    /// [`WorldMatcher::decide`] looks up after inner access. Errors as
+    /// [`WorldMatcher::decide`].
     pub fn target_rules(
         &self,
         packet: &Packet,
         to: Option<&str>,
         direction: Direction,
-    ) -> Result<(&CompiledRules, IpAddr), TargetError> {
-        let r = self.resolve(packet, to, direction)?;
-        // INVARIANT: every resolved target has a set for the NIC it resolves to.
-        match r.sets.set(direction, r.nic) {
-            Some(s) => Ok((s, r.local)),
-            None => Err(TargetError::UnknownTarget(r.id.to_string())),
-        }
+    ) -> Result<(Vec<&CompiledRules>, IpAddr), TargetError> {
+        let r = self.index.resolve(packet, to, direction)?;
+        Ok((self.sets_of(&r, direction).collect(), r.local))
     }
 
-    fn resolve(
-        &self,
-        packet: &Packet,
-        to: Option<&str>,
+    fn sets_of<'a>(
+        &'a self,
+        r: &Resolved<'a>,
         direction: Direction,
-    ) -> Result<Resolved<'_>, TargetError> {
-        let local = packet.local(direction);
-        let owners: &[usize] = self.owners.get(&local).map_or(&[], Vec::as_slice);
-        let owner_ids = || {
-            owners
-                .iter()
-                .filter_map(|&i| self.enis.get(i).map(|e| e.id.clone()))
-                .collect::<Vec<_>>()
-        };
-        let eni = match to {
-            Some(id) if !self.eni_index.contains_key(id) => {
-                let (gid, sets) = self
-                    .groups
-                    .get(id)
-                    .ok_or_else(|| TargetError::UnknownTarget(id.to_string()))?;
-                // A group target has no public address: the intranet NIC when classic.
-                return Ok(Resolved {
-                    id: gid,
-                    sets,
-                    nic: sets.classic.then_some(NicType::Intranet),
-                    local,
-                });
-            }
-            Some(id) => match owners
-                .iter()
-                .filter_map(|&i| self.enis.get(i))
-                .find(|e| e.id == id)
-            {
-                Some(e) => e,
-                None => {
-                    return Err(TargetError::NotOwner {
-                        target: id.to_string(),
-                        addr: local,
-                        candidates: owner_ids(),
-                    })
-                }
-            },
-            None => match owners {
-                [one] => match self.enis.get(*one) {
-                    Some(e) => e,
-                    None => return Err(TargetError::NoOwner { addr: local }),
-                },
-                [] => return Err(TargetError::NoOwner { addr: local }),
-                _ => {
-                    return Err(TargetError::Ambiguous {
-                        addr: local,
-                        candidates: owner_ids(),
-                    })
-                }
-            },
-        };
-        let public = !eni.private_ips.contains(&local) && eni.public_ip == Some(local);
-        let (nic, local) = match (eni.classic, public) {
-            (true, true) => (Some(NicType::Internet), local),
-            (true, false) => (Some(NicType::Intranet), local),
-            (false, true) => {
-                let private =
-                    eni.primary_private_ipv4
-                        .ok_or_else(|| TargetError::NoPrivateIpv4 {
-                            target: eni.id.clone(),
-                        })?;
-                (None, private)
-            }
-            (false, false) => (None, local),
-        };
-        Ok(Resolved {
-            id: &eni.id,
-            sets: &eni.sets,
-            nic,
-            local,
-        })
+    ) -> impl Iterator<Item = &'a CompiledRules> + 'a {
+        // INVARIANT: every group a target resolves to has a set for the NIC it resolves to
+        // (`needed_slots`).
+        let nic = r.nic;
+        r.groups
+            .iter()
+            .filter_map(move |&g| self.groups.get(g)?.get(direction, nic))
     }
 
     /// Decides a packet exactly as
@@ -650,38 +316,31 @@ impl WorldMatcher {
         to: Option<&str>,
         direction: Direction,
     ) -> Result<Decision, TargetError> {
-        let r = self.resolve(packet, to, direction)?;
-        let decision = |verdict, reason| Decision {
-            verdict,
-            reason,
-            packet: *packet,
-            target: r.id.to_string(),
-            direction,
-        };
+        let r = self.index.resolve(packet, to, direction)?;
         let peer = packet.peer(direction);
-        if let Some(g) = r.sets.inner.get(&peer) {
-            return Ok(decision(
-                Verdict::Accept,
-                Reason::InnerAccess { group: g.clone() },
-            ));
-        }
-        match r
-            .sets
-            .set(direction, r.nic)
-            .and_then(|s| s.decide(packet, peer, r.local))
-        {
-            Some(rule) => Ok(decision(
-                rule.policy.into(),
-                Reason::Rule {
-                    group: rule.group.clone(),
-                    rule: rule.id.clone(),
-                },
-            )),
-            None => Ok(decision(
-                default_verdict(direction, r.sets.group_type),
-                Reason::Default,
-            )),
-        }
+        let outcome = match self.index.inner_access(&r, peer) {
+            Some(g) => Outcome::InnerAccess(g),
+            None => {
+                // Each group's strongest match, then the strongest of those.
+                let mut best: Option<&EngineRule> = None;
+                for set in self.sets_of(&r, direction) {
+                    if let Some(rule) = set.decide(packet, peer, r.local) {
+                        if best.is_none_or(|b| beats(rule, b)) {
+                            best = Some(rule);
+                        }
+                    }
+                }
+                match best {
+                    Some(rule) => Outcome::Rule {
+                        group: &rule.group,
+                        rule: &rule.id,
+                        policy: rule.policy,
+                    },
+                    None => Outcome::Default(self.index.group_type(&r)),
+                }
+            }
+        };
+        Ok(decision(packet, direction, r.id, outcome))
     }
 
     /// Decides many queries, in their order; on all cores when the batch is large.
@@ -693,14 +352,6 @@ impl WorldMatcher {
             queries.iter().map(one).collect()
         }
     }
-}
-
-/// A resolved target inside a compiled world.
-struct Resolved<'m> {
-    id: &'m str,
-    sets: &'m TargetSets,
-    nic: Option<NicType>,
-    local: IpAddr,
 }
 
 /// A scenario cross-check: compiles `world`, decides the packet with the compiled matcher

@@ -2,6 +2,8 @@
 //! defines the semantics) and the compiled matcher.
 
 pub mod compile;
+pub mod lower;
 pub mod matcher;
 pub mod reference;
 pub mod rule;
+pub mod target;

@@ -1,6 +1,10 @@
 //! The reference evaluator: SPEC §3 written as plainly as possible. It is the oracle the
 //! compiled matcher is tested against, so it favours obviousness over speed: every decision
 //! walks every rule of every group of the target and looks peers up in the world as it is.
+//! Target resolution, inner access, the defaults and the assembly of the decision are the
+//! [`target`](crate::engine::target) module's (one definition, shared with the compiled
+//! matcher; the tests hold a plain linear resolver as their oracle), and the order of rules
+//! is [`order_key`].
 //!
 //! ```
 //! use sgsim::engine::reference::decide;
@@ -25,12 +29,14 @@
 //! assert_eq!(d.reason.rule_id(), Some("sgr-000000000001"));
 //! ```
 
+use crate::engine::rule::order_key;
+use crate::engine::target::{decision, Outcome, Resolved, TargetRef, WorldIndex};
+pub use crate::engine::target::{default_verdict, TargetError};
 use crate::model::{
-    Decision, Direction, EniRef, GroupType, InnerAccessPolicy, NicType, Packet, Peer, Policy,
-    Reason, Rule, SecurityGroup, Verdict, World,
+    Decision, Direction, EniRef, GroupType, NicType, Packet, Peer, Rule, SecurityGroup, World,
 };
-use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What a packet is decided for: an ENI, or a security group standing alone.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +65,10 @@ pub struct Target<'w> {
     /// The local address the rules see: the packet's, or the primary private IPv4 when a VPC
     /// ENI's public IP was addressed.
     pub local: IpAddr,
+    /// The index it was resolved with, and its resolution there (for inner access).
+    index: Arc<WorldIndex>,
+    at: TargetRef,
+    group_indexes: Vec<usize>,
 }
 
 impl Target<'_> {
@@ -77,173 +87,100 @@ impl Target<'_> {
             .first()
             .map_or(GroupType::Normal, |g| g.group_type)
     }
-}
 
-/// Why a packet could not be given a target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetError {
-    /// `to` names nothing in the world.
-    UnknownTarget(String),
-    /// No ENI owns the local address.
-    NoOwner {
-        /// The local address.
-        addr: IpAddr,
-    },
-    /// Several ENIs own the local address; `to` must choose.
-    Ambiguous {
-        /// The local address.
-        addr: IpAddr,
-        /// The owners' ids.
-        candidates: Vec<String>,
-    },
-    /// The ENI named by `to` does not own the local address.
-    NotOwner {
-        /// The target named.
-        target: String,
-        /// The local address.
-        addr: IpAddr,
-        /// The ENIs that do own it.
-        candidates: Vec<String>,
-    },
-    /// A VPC ENI's public IP was addressed but the ENI has no private IPv4 to translate to.
-    NoPrivateIpv4 {
-        /// The ENI.
-        target: String,
-    },
-}
-
-impl fmt::Display for TargetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |c: &[String]| {
-            if c.is_empty() {
-                "none".to_string()
-            } else {
-                c.iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        };
-        match self {
-            TargetError::UnknownTarget(t) => {
-                write!(f, "unknown target `{t}`: no instance, network interface or security group has this id")
-            }
-            TargetError::NoOwner { addr } => write!(
-                f,
-                "no network interface owns the local address `{addr}`: name a security group with --to"
-            ),
-            TargetError::Ambiguous { addr, candidates } => write!(
-                f,
-                "several network interfaces own the local address `{addr}` ({}): choose one with --to",
-                list(candidates)
-            ),
-            TargetError::NotOwner {
-                target,
-                addr,
-                candidates,
-            } => write!(
-                f,
-                "target `{target}` does not own the local address `{addr}` (owned by: {})",
-                list(candidates)
-            ),
-            TargetError::NoPrivateIpv4 { target } => write!(
-                f,
-                "target `{target}` has a public address but no private IPv4 address to translate it to"
-            ),
+    /// The target as the index resolved it.
+    fn resolved(&self) -> Resolved<'_> {
+        Resolved {
+            kind: self.at,
+            id: &self.id,
+            groups: &self.group_indexes,
+            nic: self.nic,
+            local: self.local,
         }
     }
 }
 
-impl std::error::Error for TargetError {}
-
-/// Finds the target of a packet (SPEC §3, "Picking the target").
+/// Finds the target of a packet (SPEC §3, "Picking the target"), through the world's
+/// [`WorldIndex`] (built here; see [`resolve_with`] to reuse one).
 pub fn resolve_target<'w>(
     world: &'w World,
     packet: &Packet,
     to: Option<&str>,
     direction: Direction,
 ) -> Result<Target<'w>, TargetError> {
-    let local = packet.local(direction);
-    let owners: Vec<EniRef<'w>> = world.enis().filter(|e| e.owns(local)).collect();
-    let owner_ids = || owners.iter().map(|e| e.id.to_string()).collect::<Vec<_>>();
-    let eni = match to {
-        Some(id) if world.eni(id).is_none() => {
-            let group = world
-                .group(id)
-                .ok_or_else(|| TargetError::UnknownTarget(id.to_string()))?;
-            return Ok(Target {
-                kind: TargetKind::Group(group),
-                id: group.id.clone(),
-                groups: vec![group],
-                nic: group.is_classic().then_some(NicType::Intranet),
-                local,
-            });
-        }
-        Some(id) => match owners.iter().find(|e| e.id == id) {
-            Some(e) => *e,
-            None => {
-                return Err(TargetError::NotOwner {
-                    target: id.to_string(),
-                    addr: local,
-                    candidates: owner_ids(),
-                })
-            }
-        },
-        None => match owners.as_slice() {
-            [one] => *one,
-            [] => return Err(TargetError::NoOwner { addr: local }),
-            _ => {
-                return Err(TargetError::Ambiguous {
-                    addr: local,
-                    candidates: owner_ids(),
-                })
-            }
-        },
+    resolve_with(
+        &Arc::new(WorldIndex::new(world)),
+        world,
+        packet,
+        to,
+        direction,
+    )
+}
+
+/// [`resolve_target`] with the index of `world` given.
+pub fn resolve_with<'w>(
+    index: &Arc<WorldIndex>,
+    world: &'w World,
+    packet: &Packet,
+    to: Option<&str>,
+    direction: Direction,
+) -> Result<Target<'w>, TargetError> {
+    let r = index.resolve(packet, to, direction)?;
+    // INVARIANT: the index was built from `world`, so its indexes are in range; a stale
+    // index is reported as an unknown target rather than trusted.
+    let stale = || TargetError::UnknownTarget(r.id.to_string());
+    let kind = match r.kind {
+        TargetRef::Eni(i) => TargetKind::Eni(eni_at(world, index, i).ok_or_else(stale)?),
+        TargetRef::Group(g) => TargetKind::Group(world.security_groups.get(g).ok_or_else(stale)?),
     };
-    let groups: Vec<&SecurityGroup> = eni
-        .security_groups
+    let groups = r
+        .groups
         .iter()
-        .filter_map(|g| world.group(g))
-        .collect();
-    let public = !eni.private_ips.contains(&local) && eni.public_ip() == Some(local);
-    let classic = eni.vpc_id().is_none();
-    let (nic, local) = match (classic, public) {
-        (true, true) => (Some(NicType::Internet), local),
-        (true, false) => (Some(NicType::Intranet), local),
-        (false, true) => {
-            let private =
-                eni.instance
-                    .primary_private_ipv4()
-                    .ok_or_else(|| TargetError::NoPrivateIpv4 {
-                        target: eni.id.to_string(),
-                    })?;
-            (None, private)
-        }
-        (false, false) => (None, local),
-    };
+        .map(|&g| world.security_groups.get(g).ok_or_else(stale))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Target {
-        kind: TargetKind::Eni(eni),
-        id: eni.id.to_string(),
+        kind,
+        id: r.id.to_string(),
         groups,
-        nic,
-        local,
+        nic: r.nic,
+        local: r.local,
+        index: Arc::clone(index),
+        at: r.kind,
+        group_indexes: r.groups.to_vec(),
+    })
+}
+
+/// The ENI at index `i` of the world's index, as a view of the world.
+fn eni_at<'w>(world: &'w World, index: &WorldIndex, i: usize) -> Option<EniRef<'w>> {
+    let (inst, secondary) = index.enis().get(i)?.at;
+    let instance = world.instances.get(inst)?;
+    Some(match secondary {
+        None => EniRef {
+            id: &instance.id,
+            instance,
+            security_groups: &instance.security_groups,
+            private_ips: &instance.private_ips,
+            primary: true,
+        },
+        Some(n) => {
+            let nic = instance.network_interfaces.get(n)?;
+            EniRef {
+                id: &nic.id,
+                instance,
+                security_groups: &nic.security_groups,
+                private_ips: &nic.private_ips,
+                primary: false,
+            }
+        }
     })
 }
 
 /// Whether `addr` is a private address of an ENI that is a member of group `group_id`
-/// (restricted to the VPC `vpc` when the referencing group is in one), other than `except`.
-fn member_private(
-    world: &World,
-    group_id: &str,
-    addr: IpAddr,
-    vpc: Option<&str>,
-    except: Option<&str>,
-) -> bool {
-    world.members(group_id).any(|m| {
-        Some(m.id) != except
-            && (vpc.is_none() || m.vpc_id() == vpc)
-            && m.private_ips.contains(&addr)
-    })
+/// (restricted to the VPC `vpc` when the referencing group is in one).
+fn member_private(world: &World, group_id: &str, addr: IpAddr, vpc: Option<&str>) -> bool {
+    world
+        .members(group_id)
+        .any(|m| (vpc.is_none() || m.vpc_id() == vpc) && m.private_ips.contains(&addr))
 }
 
 /// Whether `rule` of `group` matches the packet for this target (SPEC §3, "A rule matches").
@@ -288,7 +225,7 @@ pub fn rule_matches(
     let peer = packet.peer(direction);
     let peer_ok = match &rule.peer {
         Peer::Cidr(net) => net.contains(&peer),
-        Peer::Group { id, .. } => member_private(world, id, peer, group.vpc_id.as_deref(), None),
+        Peer::Group { id, .. } => member_private(world, id, peer, group.vpc_id.as_deref()),
         Peer::PrefixList(id) => world
             .prefix_list(id)
             .is_some_and(|pl| pl.entries.iter().any(|e| e.cidr.contains(&peer))),
@@ -300,30 +237,17 @@ pub fn rule_matches(
         .is_none_or(|net| net.contains(&target.local))
 }
 
-/// Step 1 of SPEC §3: the first of the target's basic groups with inner access `Accept`
-/// of which the peer address is a private address of another member ENI.
+/// Step 1 of SPEC §3 for a resolved target (defined once, in
+/// [`WorldIndex::inner_access`]): the first qualifying group.
 pub fn inner_access_group<'w>(
-    world: &World,
     packet: &Packet,
     direction: Direction,
     target: &Target<'w>,
 ) -> Option<&'w SecurityGroup> {
-    let peer = packet.peer(direction);
-    target.groups.iter().copied().find(|g| {
-        g.group_type == GroupType::Normal
-            && g.inner_access_policy == InnerAccessPolicy::Accept
-            && member_private(world, &g.id, peer, None, target.eni_id())
-    })
-}
-
-/// The default verdict when no rule matches: ingress drop; egress accept for basic groups and
-/// drop for advanced ones.
-pub fn default_verdict(direction: Direction, group_type: GroupType) -> Verdict {
-    match (direction, group_type) {
-        (Direction::Ingress, _) => Verdict::Drop,
-        (Direction::Egress, GroupType::Normal) => Verdict::Accept,
-        (Direction::Egress, GroupType::Enterprise) => Verdict::Drop,
-    }
+    let id = target
+        .index
+        .inner_access(&target.resolved(), packet.peer(direction))?;
+    target.groups.iter().copied().find(|g| g.id == id)
 }
 
 /// Decides a packet for a resolved target.
@@ -333,47 +257,25 @@ pub fn decide_for(
     direction: Direction,
     target: &Target<'_>,
 ) -> Decision {
-    let decision = |verdict, reason| Decision {
-        verdict,
-        reason,
-        packet: *packet,
-        target: target.id.clone(),
-        direction,
-    };
-    if let Some(g) = inner_access_group(world, packet, direction, target) {
-        return decision(
-            Verdict::Accept,
-            Reason::InnerAccess {
-                group: g.id.clone(),
-            },
-        );
+    if let Some(g) = inner_access_group(packet, direction, target) {
+        return decision(packet, direction, &target.id, Outcome::InnerAccess(&g.id));
     }
-    // Every matching rule of every group, then the strongest: smallest priority, drop before
-    // accept, smallest id as bytes.
+    // Every matching rule of every group, then the strongest by the one evaluation order.
     let best = target
         .groups
         .iter()
         .flat_map(|g| g.rules.iter().map(move |r| (*g, r)))
         .filter(|(g, r)| rule_matches(world, g, r, packet, direction, target))
-        .min_by(|(_, a), (_, b)| {
-            let key = |r: &Rule| (r.priority, r.policy != Policy::Drop);
-            key(a)
-                .cmp(&key(b))
-                .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
-        });
-    match best {
-        Some((g, r)) => decision(
-            r.policy.into(),
-            Reason::Rule {
-                group: g.id.clone(),
-                rule: r.id.clone(),
-            },
-        ),
-        None => decision(
-            default_verdict(direction, target.group_type()),
-            Reason::Default,
-        ),
-    }
+        .min_by_key(|(_, r)| order_key(u32::from(r.priority), r.policy, &r.id));
+    let outcome = match best {
+        Some((g, r)) => Outcome::Rule {
+            group: &g.id,
+            rule: &r.id,
+            policy: r.policy,
+        },
+        None => Outcome::Default(target.group_type()),
+    };
+    decision(packet, direction, &target.id, outcome)
 }
 
 /// Decides a packet (SPEC §3): resolves the target (`to`, or the one ENI owning the local
@@ -385,5 +287,17 @@ pub fn decide(
     direction: Direction,
 ) -> Result<Decision, TargetError> {
     let target = resolve_target(world, packet, to, direction)?;
+    Ok(decide_for(world, packet, direction, &target))
+}
+
+/// [`decide`] with the index of `world` given, for many decisions on one world.
+pub fn decide_with(
+    index: &Arc<WorldIndex>,
+    world: &World,
+    packet: &Packet,
+    to: Option<&str>,
+    direction: Direction,
+) -> Result<Decision, TargetError> {
+    let target = resolve_with(index, world, packet, to, direction)?;
     Ok(decide_for(world, packet, direction, &target))
 }

@@ -45,15 +45,15 @@ impl EngineRule {
     }
 }
 
-/// Whether rule `a` beats rule `b` when both match: smaller rank, then drop over accept,
-/// then the smaller id as a byte string (SPEC §3 and §7).
+/// The evaluation order of SPEC §3 and §7, defined once: smaller rank first, then drop
+/// before accept, then the smaller id as a byte string. The smaller key is the stronger rule.
+pub fn order_key(rank: u32, policy: Policy, id: &str) -> (u32, bool, &[u8]) {
+    (rank, policy != Policy::Drop, id.as_bytes())
+}
+
+/// Whether rule `a` beats rule `b` when both match, by [`order_key`].
 pub fn beats(a: &EngineRule, b: &EngineRule) -> bool {
-    let key = |r: &EngineRule| (r.rank, r.policy != Policy::Drop);
-    match key(a).cmp(&key(b)) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => a.id.as_bytes() < b.id.as_bytes(),
-    }
+    order_key(a.rank, a.policy, &a.id) < order_key(b.rank, b.policy, &b.id)
 }
 
 /// The slow, obviously correct scan: the index of the deciding rule among `rules` for a

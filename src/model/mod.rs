@@ -13,7 +13,7 @@ pub use kinds::*;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The other end of a rule: who may talk to (ingress) or be talked to by (egress) the target.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -206,8 +206,8 @@ pub struct Instance {
     pub security_groups: Vec<String>,
     /// Private addresses of the primary ENI; the first IPv4 one is the primary private IP.
     pub private_ips: Vec<IpAddr>,
-    /// The public address, owned by the primary ENI.
-    pub public_ip: Option<IpAddr>,
+    /// The public address, owned by the primary ENI: always IPv4 (SPEC §1 and §6).
+    pub public_ip: Option<Ipv4Addr>,
     /// Secondary ENIs.
     pub network_interfaces: Vec<NetworkInterface>,
 }
@@ -355,7 +355,7 @@ impl<'w> EniRef<'w> {
     /// The public address this ENI owns (primary ENI only).
     pub fn public_ip(&self) -> Option<IpAddr> {
         if self.primary {
-            self.instance.public_ip
+            self.instance.public_ip.map(IpAddr::V4)
         } else {
             None
         }

@@ -410,12 +410,21 @@ pub(crate) fn build_world<S>(
         }
         let public_ip = match &inst.public_ip {
             None => None,
-            Some(t) => Some(t.parse::<IpAddr>().map_err(|_| {
-                err(
-                    Some(ictx.clone()),
-                    format!("field `public_ip`: `{t}` is not an IP address"),
-                )
-            })?),
+            Some(t) => Some(match t.parse::<IpAddr>() {
+                Ok(IpAddr::V4(a)) => a,
+                Ok(IpAddr::V6(_)) => {
+                    return Err(err(
+                        Some(ictx.clone()),
+                        format!("field `public_ip`: `{t}` is an IPv6 address; a public IP is IPv4"),
+                    ))
+                }
+                Err(_) => {
+                    return Err(err(
+                        Some(ictx.clone()),
+                        format!("field `public_ip`: `{t}` is not an IP address"),
+                    ))
+                }
+            }),
         };
         let primary = check_eni(
             &world,

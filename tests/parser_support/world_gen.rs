@@ -199,7 +199,7 @@ pub struct GenEni {
 pub struct GenInstance {
     pub vpc: Option<usize>,
     pub primary: GenEni,
-    pub public_ip: Option<IpAddr>,
+    pub public_ip: Option<std::net::Ipv4Addr>,
     pub enis: Vec<GenEni>,
 }
 
@@ -215,7 +215,7 @@ pub fn arb_gen_instance() -> impl Strategy<Value = GenInstance> {
     (
         prop::option::weighted(0.8, 0usize..2),
         arb_gen_eni(),
-        prop::option::of(arb_ip()),
+        prop::option::of(arb_v4()),
         prop::collection::vec(arb_gen_eni(), 0..3),
     )
         .prop_map(|(vpc, primary, public_ip, enis)| GenInstance {
