@@ -201,13 +201,8 @@ pub fn parse_packet(input: &str) -> Result<Packet, PacketError> {
         }
         (0, 0)
     };
-    Ok(Packet {
-        protocol,
-        src,
-        src_port,
-        dst,
-        dst_port,
-    })
+    // The families were compared above, so this cannot fail; the error is kept anyway.
+    Packet::new(protocol, src, src_port, dst, dst_port).map_err(|e| err(col_of(0), e.to_string()))
 }
 
 fn format_end(addr: IpAddr, port: Option<u16>) -> String {
@@ -225,8 +220,8 @@ pub fn format_packet(p: &Packet) -> String {
     format!(
         "{} {} -> {}",
         protocol_name(p.protocol),
-        format_end(p.src, port(p.src_port)),
-        format_end(p.dst, port(p.dst_port))
+        format_end(p.src(), port(p.src_port)),
+        format_end(p.dst(), port(p.dst_port))
     )
 }
 
