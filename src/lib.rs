@@ -14,4 +14,5 @@ pub mod generate;
 pub mod model;
 pub mod packet;
 pub mod scenario;
+pub mod wire;
 pub mod world_file;
