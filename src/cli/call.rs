@@ -1,15 +1,15 @@
 //! `sgsim call`: apply API calls to a world file (SPEC §6).
 //!
-//! The world is read and written under an exclusive lock on `FILE.lock`, so concurrent
-//! `sgsim call` processes lose nothing; it is written back atomically (a temporary file in
-//! the same folder, then a rename), keeping the file's permissions and following a symlink,
-//! and only when it changed. A failed call changes nothing.
+//! The world is read and written through [`sgsim::store::Store`], under its exclusive lock,
+//! so concurrent `sgsim call` processes lose nothing; it is written back atomically, and
+//! only when it changed. A failed call changes nothing.
 
 use clap::Args;
 use sgsim::api::{self, CallContext};
-use sgsim::world_file::{self, io_reason, Format};
+use sgsim::store::Store;
+use sgsim::world_file::io_reason;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `sgsim call`.
 #[derive(Debug, Args)]
@@ -89,19 +89,13 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
         (None, Some(q)) => vec![(0, q.clone())],
         (None, None) => return Err("no call given: pass a query or --calls FILE".into()),
     };
-    let shown = args.world.display().to_string();
-    // The real file behind a symlink: it is what gets replaced.
-    let target = std::fs::canonicalize(&args.world)
-        .map_err(|e| format!("{shown}: cannot read: {}", io_reason(&e)))?;
-    let format = Format::of_path(&args.world)
-        .or_else(|| Format::of_path(&target))
-        .ok_or_else(|| format!("{shown}: unknown world file extension: use `.toml` or `.json`"))?;
+    let store = Store::open(&args.world).map_err(|e| e.to_string())?;
     let _lock = if args.dry_run {
         None
     } else {
-        Some(lock(&target)?)
+        Some(store.lock().map_err(|e| e.to_string())?)
     };
-    let mut world = world_file::load(&args.world).map_err(|e| e.to_string())?;
+    let mut world = store.load().map_err(|e| e.to_string())?;
     let original = world.clone();
     let ctx = CallContext::now_utc();
     let mut status = 0;
@@ -138,52 +132,9 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
         }
     }
     if !args.dry_run && world != original {
-        let text = world_file::to_string(&world, format)
-            .map_err(|e| format!("{shown}: cannot write the world: {e}"))?;
-        write_atomic(&target, text.as_bytes())
-            .map_err(|e| format!("{shown}: cannot write: {}", io_reason(&e)))?;
+        store.save(&world).map_err(|e| e.to_string())?;
     }
     Ok(status)
-}
-
-/// Takes the exclusive lock on `FILE.lock`, beside the real file; held until dropped.
-fn lock(target: &Path) -> Result<std::fs::File, String> {
-    let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    let path = target.with_file_name(name);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("{}: cannot lock: {}", path.display(), io_reason(&e)))?;
-    file.lock()
-        .map_err(|e| format!("{}: cannot lock: {}", path.display(), io_reason(&e)))?;
-    Ok(file)
-}
-
-/// Replaces `target` by `data` atomically: a temporary file in the same folder with the
-/// target's permissions, synced, then renamed over it.
-fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let mut name = std::ffi::OsString::from(".");
-    name.push(target.file_name().unwrap_or_default());
-    name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        if let Ok(meta) = std::fs::metadata(target) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

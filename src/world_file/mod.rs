@@ -9,7 +9,7 @@
 mod raw;
 mod write;
 
-pub use raw::snake_case;
+pub use crate::wire::snake_case;
 use raw::{from_value, RawEntry, RawGroup, RawRule};
 pub(crate) use raw::{parse_doc, RawDoc};
 pub use write::{rule_to_keys, to_string};
