@@ -15,4 +15,6 @@ pub mod generate_world;
 pub mod model;
 pub mod packet;
 pub mod scenario;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod world_file;
