@@ -123,13 +123,15 @@ fn parse_params(req: &Request, rid: &str) -> Result<Parsed, Answer> {
     }
     for (k, v) in from_body {
         match merged.get(&k) {
-            Some(q) if *q != v => return Err(bad(
-                "InvalidParameter",
-                format!(
+            Some(q) if *q != v => {
+                return Err(bad(
+                    "InvalidParameter",
+                    format!(
                     "The parameter \"{k}\" is given twice with different values (query and body)."
                 ),
-                rid,
-            )),
+                    rid,
+                ))
+            }
             _ => {
                 merged.insert(k, v);
             }
@@ -182,12 +184,12 @@ impl App {
     async fn answer(&self, req: Request) -> Answer {
         let rid = self.request_id();
         let route = req.path.as_str();
-        let packet_query =
-            match route {
-                "/" => None,
-                "/sgsim/check" => Some(super::check::Kind::Check),
-                "/sgsim/explain" => Some(super::check::Kind::Explain),
-                _ => return Answer::error(
+        let packet_query = match route {
+            "/" => None,
+            "/sgsim/check" => Some(super::check::Kind::Check),
+            "/sgsim/explain" => Some(super::check::Kind::Explain),
+            _ => {
+                return Answer::error(
                     404,
                     "InvalidPath.NotFound",
                     &format!(
@@ -195,8 +197,9 @@ impl App {
                         route.escape_debug()
                     ),
                     &rid,
-                ),
-            };
+                )
+            }
+        };
         let allowed = match packet_query {
             None => req.method == "GET" || req.method == "POST",
             Some(_) => req.method == "POST",
