@@ -132,7 +132,7 @@ fn authorize_revoke(c: &mut Client, t: usize, i: usize, groups: &[String]) -> bo
     let g = &groups[t % groups.len()];
     let port = 20_000 + (t * 100 + (i / 2) % 100) as u32;
     let range = format!("{port}/{port}");
-    let action = if i % 2 == 0 {
+    let action = if i.is_multiple_of(2) {
         "AuthorizeSecurityGroup"
     } else {
         "RevokeSecurityGroup"
@@ -149,7 +149,7 @@ fn main() {
     let secs: f64 = args
         .get(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0)
+        .unwrap_or(3.0_f64)
         .clamp(0.5, 60.0);
     let clients: usize = args
         .get(2)

@@ -12,6 +12,7 @@ pub mod classbench;
 pub mod engine;
 pub mod generate;
 pub mod generate_world;
+pub mod journal;
 pub mod model;
 pub mod packet;
 pub mod scenario;

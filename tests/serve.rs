@@ -13,6 +13,15 @@ use std::time::Duration;
 
 const R: &str = "cn-hangzhou";
 
+/// The bytes of the world file and of its journal.
+fn disk(s: &Server) -> (Vec<u8>, Vec<u8>) {
+    let journal = sgsim::journal::path_of(&std::fs::canonicalize(&s.world).unwrap());
+    (
+        std::fs::read(&s.world).unwrap(),
+        std::fs::read(journal).unwrap_or_default(),
+    )
+}
+
 fn client(s: &Server) -> Client {
     Client::connect(s.addr, "testid", "testsecret").unwrap()
 }
@@ -80,6 +89,22 @@ fn both_signatures_apply_calls_durably() {
     }
     let rules = rules_of(&mut c, &g);
     assert_eq!(rules.len(), 3);
+    // A repeated Describe (answered from the snapshot's cache) differs only in RequestId.
+    let describe = [
+        ("Action", "DescribeSecurityGroupAttribute"),
+        ("RegionId", R),
+        ("SecurityGroupId", g.as_str()),
+    ];
+    let (a, b) = (
+        c.call(Sig::V3, &describe).unwrap().json(),
+        c.call(Sig::V1, &describe).unwrap().json(),
+    );
+    assert_ne!(a["RequestId"], b["RequestId"]);
+    let strip = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("RequestId");
+        v
+    };
+    assert_eq!(strip(a), strip(b));
     assert!(rules
         .iter()
         .all(|r| r["Description"] == "a b*c~d+e=f&g/h é中" && r["Priority"] == "1"));
@@ -101,7 +126,7 @@ fn both_signatures_apply_calls_durably() {
         )
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(rules_of(&mut c, &g).len(), 2);
+    assert_eq!(rules_of(&mut c, &g).len(), 2); // a new snapshot, a new cache
     assert_eq!(load(&s.world).group(&g).unwrap().rules.len(), 2);
     // An API error keeps its status and code.
     let r = c
@@ -145,7 +170,7 @@ fn rejections_change_nothing() {
     let s = start("reject", EMPTY_WORLD);
     let mut c = client(&s);
     let g = create_group(&mut c, Sig::V3);
-    let before = std::fs::read(&s.world).unwrap();
+    let before = disk(&s);
 
     let mut wrong = Client::connect(s.addr, "testid", "not-the-secret").unwrap();
     for sig in [Sig::V3, Sig::V1, Sig::V1Form] {
@@ -186,21 +211,21 @@ fn rejections_change_nothing() {
         assert_eq!(r.code().as_deref(), Some("InvalidTimeStamp.Expired"));
     }
     // Nothing so far changed the file.
-    assert_eq!(std::fs::read(&s.world).unwrap(), before);
+    assert_eq!(disk(&s), before);
 
     // A replayed nonce: the first use succeeds, the second is refused and changes nothing.
     for (sig, port) in [(Sig::V3, 1001), (Sig::V1, 1002)] {
         let mut replay = client(&s);
         replay.nonce = Some(format!("0123456789abcdef0123456789abcde{}", port % 10));
         assert_eq!(authorize(&mut replay, sig, &g, port).status, 200);
-        let after_first = std::fs::read(&s.world).unwrap();
+        let after_first = disk(&s);
         let r = authorize(&mut replay, sig, &g, port + 100);
         assert_eq!(
             (r.status, r.code().as_deref()),
             (400, Some("SignatureNonceUsed")),
             "{sig:?}"
         );
-        assert_eq!(std::fs::read(&s.world).unwrap(), after_first);
+        assert_eq!(disk(&s), after_first);
     }
 
     // Missing pieces and an unsupported method.
@@ -498,4 +523,30 @@ fn sigterm_finishes_and_leaves_the_file_whole() {
     let mut sink = Vec::new();
     let _ = idle.read_to_end(&mut sink);
     assert_eq!(load(&s.world).group(&g).unwrap().rules.len(), 20);
+    // The stop folded the journal into the world file itself.
+    let plain = sgsim::world_file::load(&s.world).unwrap();
+    assert_eq!(plain.group(&g).unwrap().rules.len(), 20);
+}
+
+#[test]
+fn journal_is_folded_into_the_file_when_idle() {
+    let s = start("idle", EMPTY_WORLD);
+    let mut c = client(&s);
+    let g = create_group(&mut c, Sig::V3);
+    for port in 1..=5 {
+        assert_eq!(authorize(&mut c, Sig::V1, &g, port).status, 200);
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let plain = sgsim::world_file::load(&s.world).unwrap();
+        if plain.group(&g).is_some_and(|x| x.rules.len() == 5) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no checkpoint after 10 s idle"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(load(&s.world).group(&g).unwrap().rules.len(), 5);
 }

@@ -67,8 +67,9 @@ pub struct CheckArgs {
 
 /// Runs `sgsim check`; returns the exit status.
 pub fn run(args: &CheckArgs) -> i32 {
-    let world = match world_file::load(&args.world) {
-        Ok(w) => w,
+    // The journal of a running `sgsim serve` is folded in.
+    let world = match sgsim::journal::load(&args.world) {
+        Ok(l) => l.world,
         Err(e) => {
             super::error(e);
             return 2;

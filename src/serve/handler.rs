@@ -78,7 +78,7 @@ struct Parsed {
     merged: BTreeMap<String, String>,
 }
 
-fn parse_params(req: &Request, rid: &str) -> Result<Parsed, Answer> {
+fn parse_params(req: &Request, rid: &str) -> Result<Parsed, Box<Answer>> {
     let query = sign::form_decode(&req.query).map_err(|e| {
         bad(
             "InvalidParameter",
@@ -93,11 +93,11 @@ fn parse_params(req: &Request, rid: &str) -> Result<Parsed, Answer> {
     });
     let body_pairs = if form && !req.body.is_empty() {
         let text = std::str::from_utf8(&req.body).map_err(|_| {
-            bad(
+            Box::new(bad(
                 "InvalidParameter",
                 "The form body is not UTF-8 text.".into(),
                 rid,
-            )
+            ))
         })?;
         sign::form_decode(text).map_err(|e| {
             bad(
@@ -110,11 +110,11 @@ fn parse_params(req: &Request, rid: &str) -> Result<Parsed, Answer> {
         Vec::new()
     };
     if query.len() + body_pairs.len() > MAX_PARAMS {
-        return Err(bad(
+        return Err(Box::new(bad(
             "InvalidParameter",
             format!("The request has more than {MAX_PARAMS} parameters."),
             rid,
-        ));
+        )));
     }
     let mut merged: BTreeMap<String, String> = query.iter().cloned().collect();
     let mut from_body: BTreeMap<String, String> = BTreeMap::new();
@@ -124,13 +124,13 @@ fn parse_params(req: &Request, rid: &str) -> Result<Parsed, Answer> {
     for (k, v) in from_body {
         match merged.get(&k) {
             Some(q) if *q != v => {
-                return Err(bad(
+                return Err(Box::new(bad(
                     "InvalidParameter",
                     format!(
                     "The parameter \"{k}\" is given twice with different values (query and body)."
                 ),
                     rid,
-                ))
+                )))
             }
             _ => {
                 merged.insert(k, v);
@@ -149,16 +149,16 @@ fn common(
     header: &str,
     v3: bool,
     rid: &str,
-) -> Result<Option<String>, Answer> {
+) -> Result<Option<String>, Box<Answer>> {
     let param = parsed.merged.get(name).filter(|v| !v.is_empty());
     let head = req.header(header).map(str::trim).filter(|v| !v.is_empty());
     match (param, head) {
         // V1 clients send the header unsigned: the signed parameter wins.
-        (Some(p), Some(h)) if v3 && p != h => Err(bad(
+        (Some(p), Some(h)) if v3 && p != h => Err(Box::new(bad(
             "InvalidParameter",
             format!("The parameter \"{name}\" \"{p}\" differs from the header {header} \"{h}\"."),
             rid,
-        )),
+        ))),
         (Some(p), _) => Ok(Some(p.clone())),
         (None, Some(h)) => Ok(Some(h.to_string())),
         (None, None) => Ok(None),
@@ -217,7 +217,7 @@ impl App {
         }
         let parsed = match parse_params(&req, &rid) {
             Ok(p) => p,
-            Err(a) => return a,
+            Err(a) => return *a,
         };
         let signed = SignedRequest {
             method: &req.method,
@@ -234,11 +234,11 @@ impl App {
         let v3 = verified.version == auth::Version::V3;
         let action = match common(&parsed, &req, "Action", "x-acs-action", v3, &rid) {
             Ok(a) => a,
-            Err(a) => return a,
+            Err(a) => return *a,
         };
         let version = match common(&parsed, &req, "Version", "x-acs-version", v3, &rid) {
             Ok(a) => a,
-            Err(a) => return a,
+            Err(a) => return *a,
         };
         let Some(action) = action else {
             return Answer::error(
@@ -286,7 +286,26 @@ impl App {
             Ok(s) => s,
             Err(e) => return super::world::internal(&rid, &e, ""),
         };
+        let read_only = api::Action::parse(&action).is_some_and(api::Action::is_read_only);
+        let key = read_only.then(|| {
+            let mut k = action.clone();
+            for (name, value) in params.business() {
+                k.push('&');
+                k.push_str(&sign::pct(&name));
+                k.push('=');
+                k.push_str(&sign::pct(&value));
+            }
+            k
+        });
+        if let Some(text) = key.as_deref().and_then(|k| snap.cache.get(k, &rid)) {
+            return Answer::text(200, text, &rid);
+        }
         if let Some(r) = api::call_shared(&snap.world, &params, &rid) {
+            if let (Some(k), true) = (key, r.status == 200) {
+                let text = r.body.to_string();
+                snap.cache.put(k, &text, &rid);
+                return Answer::text(200, text, &rid);
+            }
             return Answer::from(r);
         }
         drop(snap);

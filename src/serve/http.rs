@@ -251,7 +251,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 async fn write_answer(stream: &mut TcpStream, answer: &Answer, keep_alive: bool) -> bool {
-    let body = answer.body.to_string();
+    let body = answer.body_text();
     let head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: {}\r\nx-acs-request-id: {}\r\nConnection: {}\r\n\r\n",
         answer.status,

@@ -39,8 +39,9 @@ pub const DRAIN: Duration = Duration::from_secs(30);
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
-    /// The JSON body.
+    /// The JSON body (`Null` when the answer carries pre-serialized text).
     pub body: Value,
+    text: Option<String>,
     request_id: String,
 }
 
@@ -62,6 +63,7 @@ impl Answer {
         Answer {
             status,
             body: Value::Object(m),
+            text: None,
             request_id: request_id.to_string(),
         }
     }
@@ -71,7 +73,26 @@ impl Answer {
         Answer {
             status,
             body,
+            text: None,
             request_id: request_id.to_string(),
+        }
+    }
+
+    /// A body already serialized as JSON text.
+    pub fn text(status: u16, text: String, request_id: &str) -> Answer {
+        Answer {
+            status,
+            body: Value::Null,
+            text: Some(text),
+            request_id: request_id.to_string(),
+        }
+    }
+
+    /// The body as JSON text.
+    pub fn body_text(&self) -> String {
+        match &self.text {
+            Some(t) => t.clone(),
+            None => self.body.to_string(),
         }
     }
 
@@ -92,6 +113,7 @@ impl From<crate::api::Response> for Answer {
         Answer {
             status: r.status,
             body: r.body,
+            text: None,
             request_id,
         }
     }

@@ -3,29 +3,94 @@
 //! (`sgsim call`) replaced the file.
 //!
 //! Writes are serialized on one writer thread that commits in groups: it takes every call
-//! waiting, applies them in order to a copy of the world, writes the file once (under the
-//! file's lock, atomically, synced) and only then publishes the new snapshot and answers
-//! them all. So an acknowledged change is on disk, readers see only whole, durable calls,
-//! and the write rate grows with the number of waiting clients instead of being one
-//! file rewrite per call.
+//! waiting, applies them in order to a copy of the world, appends the ones that succeeded
+//! to the journal beside the file ([`crate::journal`]) with one sync, and only then
+//! publishes the new snapshot and answers them all. So an acknowledged change is on disk,
+//! readers see only whole, durable calls, and a write costs an append instead of a
+//! rewrite of the whole world. The world file itself is rewritten (and the journal
+//! emptied) when the journal reaches [`CHECKPOINT_ENTRIES`], when no write came for
+//! [`CHECKPOINT_IDLE`], and on shutdown.
 
 use super::store;
 use super::Answer;
 use crate::api::{self, CallContext, Params};
+use crate::journal;
 use crate::model::World;
 use crate::world_file::{self, Format};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::Duration;
 
 /// At most this many calls go into one commit.
 pub const MAX_BATCH: usize = 512;
+
+/// The journal is folded into the world file once it holds this many calls.
+pub const CHECKPOINT_ENTRIES: usize = 1000;
+
+/// The journal is folded into the world file after this long without a write.
+pub const CHECKPOINT_IDLE: Duration = Duration::from_millis(200);
 
 /// A version of the world with the identity of the file it came from.
 pub struct Snapshot {
     /// The world.
     pub world: World,
-    /// The file's identity when it was read or written.
+    /// The world file's identity when it was read or written.
     pub stamp: Option<store::Stamp>,
+    /// The hash of the world file's bytes (the journal's base).
+    pub base: String,
+    /// How many journal entries the world holds beyond the world file.
+    pub entries: usize,
+    /// Answers of `Describe…` calls on this snapshot.
+    pub cache: ResponseCache,
+}
+
+/// Successful `Describe…` answers of one snapshot, serialized, keyed by the call's action
+/// and business parameters; the `RequestId` is spliced in per request. A snapshot never
+/// changes, so an entry never goes stale; it goes with its snapshot.
+#[derive(Default)]
+pub struct ResponseCache {
+    map: Mutex<std::collections::HashMap<String, Arc<String>>>,
+}
+
+/// The cache holds at most this many answers per snapshot (then it starts over).
+pub const CACHE_ENTRIES: usize = 1024;
+
+/// Where the `RequestId` value starts in a serialized answer: `{"RequestId":"`.
+const ID_AT: usize = 14;
+
+/// The length of the endpoint's request ids (UUID-shaped).
+const ID_LEN: usize = 36;
+
+impl ResponseCache {
+    /// The cached answer for `key` with `request_id` spliced in.
+    pub fn get(&self, key: &str, request_id: &str) -> Option<String> {
+        if request_id.len() != ID_LEN {
+            return None;
+        }
+        let map = self.map.lock().ok()?;
+        let template = map.get(key)?;
+        let mut text = String::with_capacity(template.len());
+        text.push_str(template.get(..ID_AT)?);
+        text.push_str(request_id);
+        text.push_str(template.get(ID_AT + request_id.len()..)?);
+        Some(text)
+    }
+
+    /// Remembers a serialized answer whose `RequestId` is `request_id`.
+    pub fn put(&self, key: String, text: &str, request_id: &str) {
+        let placed = text.get(..ID_AT) == Some("{\"RequestId\":\"")
+            && text.get(ID_AT..ID_AT + request_id.len()) == Some(request_id)
+            && text.get(ID_AT + request_id.len()..ID_AT + request_id.len() + 1) == Some("\"");
+        if !placed || request_id.len() != ID_LEN {
+            return;
+        }
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= CACHE_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, Arc::new(text.to_string()));
+        }
+    }
 }
 
 /// One call waiting for the writer.
@@ -59,12 +124,19 @@ impl WorldHandle {
                 format!("{shown}: unknown world file extension: use `.toml` or `.json`")
             })?;
         let stamp = store::stamp(&target);
-        let world = world_file::load(path).map_err(|e| e.to_string())?;
+        let loaded = journal::load(path)?;
+        let snap = Snapshot {
+            world: loaded.world,
+            stamp,
+            base: loaded.base,
+            entries: loaded.entries,
+            cache: ResponseCache::default(),
+        };
         Ok(Arc::new(WorldHandle {
             shown,
             target,
             format,
-            current: RwLock::new(Arc::new(Snapshot { world, stamp })),
+            current: RwLock::new(Arc::new(snap)),
             reload: Mutex::new(()),
             queue: Mutex::new(None),
         }))
@@ -109,8 +181,14 @@ impl WorldHandle {
     /// which only costs another reload).
     fn load(&self) -> Result<Snapshot, String> {
         let stamp = store::stamp(&self.target);
-        let world = world_file::load(&self.target).map_err(|e| e.to_string())?;
-        Ok(Snapshot { world, stamp })
+        let loaded = journal::load(&self.target)?;
+        Ok(Snapshot {
+            world: loaded.world,
+            stamp,
+            base: loaded.base,
+            entries: loaded.entries,
+            cache: ResponseCache::default(),
+        })
     }
 
     /// Starts the writer thread; calls [`WorldHandle::submit`] until
@@ -156,7 +234,25 @@ impl WorldHandle {
     }
 
     fn writer(&self, rx: &mpsc::Receiver<Job>) {
-        while let Ok(first) = rx.recv() {
+        // The journal, open for appending, valid for the published snapshot's base.
+        let mut open: Option<(String, std::fs::File)> = None;
+        loop {
+            let pending = self.published().entries > 0;
+            let first = if pending {
+                match rx.recv_timeout(CHECKPOINT_IDLE) {
+                    Ok(j) => j,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.checkpoint(&mut open);
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(j) => j,
+                    Err(_) => break,
+                }
+            };
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -164,16 +260,53 @@ impl WorldHandle {
                     Err(_) => break,
                 }
             }
-            let answers = self.commit(&jobs);
+            let answers = self.commit(&jobs, &mut open);
             for (job, answer) in jobs.into_iter().zip(answers) {
                 let _ = job.reply.send(answer);
             }
+            if self.published().entries >= CHECKPOINT_ENTRIES {
+                self.checkpoint(&mut open);
+            }
         }
+        // Shutdown: leave the world file complete.
+        self.checkpoint(&mut open);
+    }
+
+    /// Rewrites the world file with the journal folded in and starts an empty journal.
+    /// On failure the journal stays, and is tried again later.
+    fn checkpoint(&self, open: &mut Option<(String, std::fs::File)>) {
+        let Ok(_lock) = store::lock(&self.target) else {
+            return;
+        };
+        let snap = self.published();
+        if snap.entries == 0 || store::stamp(&self.target) != snap.stamp {
+            return;
+        }
+        let Ok(text) = world_file::to_string(&snap.world, self.format) else {
+            return;
+        };
+        if store::write_atomic(&self.target, text.as_bytes()).is_err() {
+            return;
+        }
+        let base = journal::hash_hex(text.as_bytes());
+        let stamp = store::stamp(&self.target);
+        // A crash before the reset leaves a stale journal, which readers ignore: the file
+        // already holds its calls.
+        *open = journal::reset(&self.target, &base)
+            .ok()
+            .map(|f| (base.clone(), f));
+        self.publish(Arc::new(Snapshot {
+            world: snap.world.clone(),
+            stamp,
+            base,
+            entries: 0,
+            cache: ResponseCache::default(),
+        }));
     }
 
     /// Applies a group of calls in order and makes the result durable; every answer is
-    /// 500 `InternalError` when the file cannot be read or written.
-    fn commit(&self, jobs: &[Job]) -> Vec<Answer> {
+    /// 500 `InternalError` when the file cannot be read or the journal written.
+    fn commit(&self, jobs: &[Job], open: &mut Option<(String, std::fs::File)>) -> Vec<Answer> {
         let fail = |msg: &str| -> Vec<Answer> {
             jobs.iter()
                 .map(|j| internal(&j.request_id, msg, &self.shown))
@@ -195,30 +328,79 @@ impl WorldHandle {
         }
         let ctx = CallContext::now_utc();
         let mut world = snap.world.clone();
+        let mut lines = String::new();
+        let mut added = 0;
         let answers: Vec<Answer> = jobs
             .iter()
             .map(|j| {
-                Answer::from(api::call_with_id(
-                    &mut world,
-                    &j.params,
-                    &ctx,
-                    &j.request_id,
-                ))
+                let r = api::call_with_id(&mut world, &j.params, &ctx, &j.request_id);
+                if r.is_ok() {
+                    let q = journal::query_of(&j.params);
+                    lines.push_str(&journal::entry_line(&ctx.now, &j.request_id, &q));
+                    added += 1;
+                }
+                Answer::from(r)
             })
             .collect();
         if world == snap.world {
             return answers;
         }
-        let text = match world_file::to_string(&world, self.format) {
-            Ok(t) => t,
-            Err(e) => return fail(&format!("cannot write the world: {e}")),
-        };
-        if let Err(e) = store::write_atomic(&self.target, text.as_bytes()) {
-            // The file is unchanged (the rename is the commit point): drop the batch.
-            return fail(&format!("cannot write: {}", world_file::io_reason(&e)));
+        // The journal must belong to this snapshot's base; a new one starts empty, which
+        // is right only when the world file holds everything (no entries pending).
+        if snap.base.is_empty() {
+            return fail("the journal could not be repaired after a failed write; retry after the next checkpoint");
         }
-        let stamp = store::stamp(&self.target);
-        self.publish(Arc::new(Snapshot { world, stamp }));
+        if open.as_ref().is_none_or(|(b, _)| *b != snap.base) {
+            let existing = if snap.entries > 0 {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(journal::path_of(&self.target))
+            } else {
+                journal::reset(&self.target, &snap.base)
+            };
+            match existing {
+                Ok(f) => *open = Some((snap.base.clone(), f)),
+                Err(e) => {
+                    return fail(&format!(
+                        "cannot write the journal: {}",
+                        world_file::io_reason(&e)
+                    ))
+                }
+            }
+        }
+        let Some((_, file)) = open.as_mut() else {
+            return fail("cannot write the journal");
+        };
+        let before = file.metadata().map(|m| m.len());
+        if let Err(e) = journal::append(file, &lines) {
+            // Cut a partly written tail off, so later entries are not hidden behind it;
+            // if that fails too, the journal is not used again until a checkpoint.
+            let cut = before.and_then(|len| {
+                file.set_len(len)?;
+                file.sync_data()
+            });
+            if cut.is_err() {
+                *open = None;
+                self.publish(Arc::new(Snapshot {
+                    world: snap.world.clone(),
+                    stamp: snap.stamp,
+                    base: String::new(),
+                    entries: snap.entries,
+                    cache: ResponseCache::default(),
+                }));
+            }
+            return fail(&format!(
+                "cannot write the journal: {}",
+                world_file::io_reason(&e)
+            ));
+        }
+        self.publish(Arc::new(Snapshot {
+            world,
+            stamp: snap.stamp,
+            base: snap.base.clone(),
+            entries: snap.entries + added,
+            cache: ResponseCache::default(),
+        }));
         answers
     }
 }

@@ -133,7 +133,7 @@ pub fn start_on(dir: PathBuf, path: PathBuf, args: &[&str], env: &[(&str, &str)]
     }
 }
 
-/// The world file as loaded now.
+/// The world as the file and its journal make it now.
 pub fn load(path: &Path) -> World {
-    world_file::load(path).unwrap()
+    sgsim::journal::load(path).unwrap().world
 }
