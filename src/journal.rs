@@ -60,22 +60,46 @@ pub fn header(base: &str) -> String {
     format!("{MAGIC} {base}\n")
 }
 
-#[derive(Serialize, Deserialize)]
+/// A journal line: a call (`t`, `id`, `q`), or a checkpoint marker (`c`, `n`) saying
+/// that the world file whose bytes hash to `c` holds the first `n` calls.
+#[derive(Serialize, Deserialize, Default)]
 struct Entry {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     t: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     q: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    c: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<usize>,
+}
+
+fn line_of(e: &Entry) -> String {
+    let json = serde_json::to_string(e).unwrap_or_default();
+    format!("{} {json}\n", hash_hex(json.as_bytes()))
+}
+
+/// A checkpoint marker line: the world file whose bytes hash to `base` holds the
+/// journal's first `calls` calls. Appended (and synced) before that file replaces the
+/// old one, so a crash on either side of the rename leaves a journal that fits the file.
+pub fn marker_line(base: &str, calls: usize) -> String {
+    line_of(&Entry {
+        c: Some(base.to_string()),
+        n: Some(calls),
+        ..Entry::default()
+    })
 }
 
 /// One entry line (with its newline): a call as a query string, its time and request id.
 pub fn entry_line(now: &str, request_id: &str, query: &str) -> String {
-    let json = serde_json::to_string(&Entry {
+    line_of(&Entry {
         t: now.to_string(),
         id: request_id.to_string(),
         q: query.to_string(),
+        ..Entry::default()
     })
-    .unwrap_or_default();
-    format!("{} {json}\n", hash_hex(json.as_bytes()))
 }
 
 /// A world as the file and its journal make it.
@@ -85,19 +109,23 @@ pub struct Loaded {
     pub world: World,
     /// The hash of the world file's bytes.
     pub base: String,
-    /// How many journal entries were folded in (0 without a valid journal).
+    /// How many journal calls were folded in (0 without a valid journal).
     pub entries: usize,
+    /// How many calls the journal file holds in all (0 when stale or missing).
+    pub total: usize,
 }
 
-/// Folds the journal `text` into `world` when its base is `base`; returns how many calls
-/// were applied (0 for a stale or missing journal).
-fn fold(world: &mut World, base: &str, text: &str) -> usize {
+/// Folds the journal `text` into `world` when it fits the world file whose bytes hash to
+/// `base`: from the start when its header names `base`, else after the last checkpoint
+/// marker naming `base`. Returns (calls applied, calls in the journal); (0, 0) for a
+/// stale or missing journal.
+fn fold(world: &mut World, base: &str, text: &str) -> (usize, usize) {
     let mut lines = text.split_inclusive('\n');
-    match lines.next() {
-        Some(h) if h == header(base) => {}
-        _ => return 0,
-    }
-    let mut n = 0;
+    let Some(first) = lines.next() else {
+        return (0, 0);
+    };
+    let mut start = (first == header(base)).then_some(0);
+    let mut calls: Vec<Entry> = Vec::new();
     for line in lines {
         let Some(line) = line.strip_suffix('\n') else {
             break; // torn tail
@@ -111,14 +139,28 @@ fn fold(world: &mut World, base: &str, text: &str) -> usize {
         let Ok(e) = serde_json::from_str::<Entry>(json) else {
             break;
         };
+        match (&e.c, e.n) {
+            (Some(c), Some(n)) => {
+                if c == base && n <= calls.len() {
+                    start = Some(n);
+                }
+            }
+            _ => calls.push(e),
+        }
+    }
+    let Some(start) = start else {
+        return (0, 0);
+    };
+    let mut applied = 0;
+    for e in calls.iter().skip(start) {
         let Ok(params) = api::parse_query(&e.q) else {
             break;
         };
-        let ctx = CallContext { now: e.t };
+        let ctx = CallContext { now: e.t.clone() };
         let _ = api::call_with_id(world, &params, &ctx, &e.id);
-        n += 1;
+        applied += 1;
     }
-    n
+    (applied, calls.len())
 }
 
 /// Loads a world file and folds in its journal. Retries when the file is replaced while
@@ -151,11 +193,12 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             continue;
         }
         let base = hash_hex(&before);
-        let entries = fold(&mut world, &base, &journal);
+        let (entries, total) = fold(&mut world, &base, &journal);
         return Ok(Loaded {
             world,
             base,
             entries,
+            total,
         });
     }
     Err(last_err)
@@ -214,13 +257,36 @@ mod tests {
         let torn = entry_line("2026-01-01T00:00:02Z", "R3", create);
         journal.push_str(&torn[..torn.len() - 5]);
         let mut w = world_file::load_str(text, Format::Toml, "t").unwrap();
-        assert_eq!(fold(&mut w, &base, &journal), 2);
+        assert_eq!(fold(&mut w, &base, &journal), (2, 2));
         assert_eq!(w.security_groups.len(), 2);
         // A stale journal (other base) and a bad checksum apply nothing.
         let mut w = world_file::load_str(text, Format::Toml, "t").unwrap();
-        assert_eq!(fold(&mut w, "0000000000000000", &journal), 0);
+        assert_eq!(fold(&mut w, "0000000000000000", &journal), (0, 0));
         let bad = journal.replacen("R1", "R9", 1);
-        assert_eq!(fold(&mut w, &base, &bad), 0);
+        assert_eq!(fold(&mut w, &base, &bad), (0, 0));
         assert!(w.security_groups.is_empty());
+    }
+
+    #[test]
+    fn a_marker_starts_the_fold_for_its_file() {
+        let text = "region_id = \"cn-hangzhou\"\n[[vpcs]]\nid = \"vpc-1\"\n";
+        let base = hash_hex(text.as_bytes());
+        let create = "Action=CreateSecurityGroup&RegionId=cn-hangzhou&VpcId=vpc-1";
+        let mut journal = header(&base);
+        journal.push_str(&entry_line("2026-01-01T00:00:00Z", "R1", create));
+        // The world after R1, as a checkpoint would write it.
+        let mut after1 = world_file::load_str(text, Format::Toml, "t").unwrap();
+        assert_eq!(fold(&mut after1, &base, &journal), (1, 1));
+        let text1 = world_file::to_string(&after1, Format::Toml).unwrap();
+        let base1 = hash_hex(text1.as_bytes());
+        journal.push_str(&marker_line(&base1, 1));
+        journal.push_str(&entry_line("2026-01-01T00:00:01Z", "R2", create));
+        // Before the rename: the old file, every call.
+        let mut w = world_file::load_str(text, Format::Toml, "t").unwrap();
+        assert_eq!(fold(&mut w, &base, &journal), (2, 2));
+        // After it: the new file, the calls after the marker; the same world.
+        let mut w1 = world_file::load_str(&text1, Format::Toml, "t").unwrap();
+        assert_eq!(fold(&mut w1, &base1, &journal), (1, 2));
+        assert_eq!(w, w1);
     }
 }

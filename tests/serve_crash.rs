@@ -67,9 +67,10 @@ fn kill_9_under_load_loses_no_acknowledged_rule() {
             })
         })
         .collect();
-    // Let the load run, then kill the server without warning.
+    // Let the load run past a background checkpoint (at 1,000 calls: a marker in the
+    // journal, then the file), then kill the server without warning.
     let start = Instant::now();
-    while acked.lock().unwrap().len() < 600 && start.elapsed() < Duration::from_secs(15) {
+    while acked.lock().unwrap().len() < 1500 && start.elapsed() < Duration::from_secs(15) {
         std::thread::sleep(Duration::from_millis(20));
     }
     s.child.kill().unwrap(); // SIGKILL
@@ -99,9 +100,14 @@ fn kill_9_under_load_loses_no_acknowledged_rule() {
         lost.len(),
         lost.first()
     );
+    let journal = std::fs::read_to_string(sgsim::journal::path_of(
+        &std::fs::canonicalize(&s.world).unwrap(),
+    ))
+    .unwrap_or_default();
     eprintln!(
-        "{} acknowledged, {} on disk after kill -9",
+        "{} acknowledged, {} on disk after kill -9 ({} checkpoint markers in the journal)",
         acked.len(),
-        rules.len()
+        rules.len(),
+        journal.matches("\"c\":").count()
     );
 }

@@ -18,6 +18,8 @@ pub const MAX_QUERY: usize = 1 << 20;
 pub const MAX_BODY: usize = 1 << 20;
 /// The largest header block (after the request line) accepted: 16 KiB.
 pub const MAX_HEADERS: usize = 16 << 10;
+/// An over-limit body up to this size is read and dropped before the 413.
+pub const DISCARD_LIMIT: usize = 8 << 20;
 /// The most header lines parsed.
 pub const MAX_HEADER_COUNT: usize = 256;
 /// How long a client may send nothing (or read nothing) before it is dropped.
@@ -211,6 +213,19 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Reque
         })?,
     };
     if length > MAX_BODY {
+        // Read a body of up to 8 MiB away first, so the client (still sending) gets the
+        // answer instead of a reset connection; larger ones are cut off at once.
+        if length <= DISCARD_LIMIT {
+            let mut left = length.saturating_sub(buf.len().saturating_sub(head_end));
+            buf.clear();
+            while left > 0 {
+                if !fill(stream, buf).await? {
+                    break;
+                }
+                left = left.saturating_sub(buf.len());
+                buf.clear();
+            }
+        }
         return Err(refuse(
             413,
             "RequestTooLarge",

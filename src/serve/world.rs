@@ -24,8 +24,12 @@ use std::time::Duration;
 /// At most this many calls go into one commit.
 pub const MAX_BATCH: usize = 512;
 
-/// The journal is folded into the world file once it holds this many calls.
+/// Once the world holds this many calls beyond the world file, a checkpoint is serialized
+/// on a thread of its own (writes go on), then written with a marker in the journal.
 pub const CHECKPOINT_ENTRIES: usize = 1000;
+
+/// A journal past this many calls is emptied by a checkpoint on the writer thread.
+pub const MAX_JOURNAL_CALLS: usize = 50_000;
 
 /// The journal is folded into the world file after this long without a write.
 pub const CHECKPOINT_IDLE: Duration = Duration::from_millis(200);
@@ -40,6 +44,8 @@ pub struct Snapshot {
     pub base: String,
     /// How many journal entries the world holds beyond the world file.
     pub entries: usize,
+    /// How many calls the journal file holds in all.
+    pub calls: usize,
     /// Answers of `Describe…` calls on this snapshot.
     pub cache: ResponseCache,
 }
@@ -130,6 +136,7 @@ impl WorldHandle {
             stamp,
             base: loaded.base,
             entries: loaded.entries,
+            calls: loaded.total,
             cache: ResponseCache::default(),
         };
         Ok(Arc::new(WorldHandle {
@@ -187,6 +194,7 @@ impl WorldHandle {
             stamp,
             base: loaded.base,
             entries: loaded.entries,
+            calls: loaded.total,
             cache: ResponseCache::default(),
         })
     }
@@ -236,6 +244,10 @@ impl WorldHandle {
     fn writer(&self, rx: &mpsc::Receiver<Job>) {
         // The journal, open for appending, valid for the published snapshot's base.
         let mut open: Option<(String, std::fs::File)> = None;
+        // Checkpoints serialized off this thread come back here.
+        type Serialized = (Arc<Snapshot>, Result<String, String>);
+        let (done_tx, done_rx) = mpsc::channel::<Serialized>();
+        let mut busy = false;
         loop {
             let pending = self.published().entries > 0;
             let first = if pending {
@@ -253,6 +265,10 @@ impl WorldHandle {
                     Err(_) => break,
                 }
             };
+            if self.published().base.is_empty() {
+                // The journal broke on a failed write: fold it into the file first.
+                self.checkpoint(&mut open);
+            }
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -264,12 +280,84 @@ impl WorldHandle {
             for (job, answer) in jobs.into_iter().zip(answers) {
                 let _ = job.reply.send(answer);
             }
-            if self.published().entries >= CHECKPOINT_ENTRIES {
+            if let Ok((snap, text)) = done_rx.try_recv() {
+                busy = false;
+                if let Ok(text) = text {
+                    self.finish_checkpoint(&snap, &text, &mut open);
+                }
+            }
+            let now = self.published();
+            if now.calls >= MAX_JOURNAL_CALLS {
                 self.checkpoint(&mut open);
+            } else if !busy && now.entries >= CHECKPOINT_ENTRIES {
+                busy = true;
+                let (tx, format) = (done_tx.clone(), self.format);
+                std::thread::spawn(move || {
+                    let text = world_file::to_string(&now.world, format);
+                    let _ = tx.send((now, text));
+                });
             }
         }
         // Shutdown: leave the world file complete.
         self.checkpoint(&mut open);
+    }
+
+    /// Writes a checkpoint serialized off the writer thread: a marker in the journal (the
+    /// new file holds its first `snap.calls` calls), then the file. Dropped when the file
+    /// or the journal moved on meanwhile.
+    fn finish_checkpoint(
+        &self,
+        snap: &Snapshot,
+        text: &str,
+        open: &mut Option<(String, std::fs::File)>,
+    ) {
+        let Ok(_lock) = store::lock(&self.target) else {
+            return;
+        };
+        let cur = self.published();
+        if store::stamp(&self.target) != cur.stamp
+            || snap.stamp != cur.stamp
+            || snap.base != cur.base
+            || cur.base.is_empty()
+        {
+            return;
+        }
+        let Some((base, file)) = open.as_mut().filter(|(b, _)| *b == cur.base) else {
+            return;
+        };
+        let new_base = journal::hash_hex(text.as_bytes());
+        let before = file.metadata().map(|m| m.len());
+        if journal::append(file, &journal::marker_line(&new_base, snap.calls)).is_err() {
+            // As in commit: cut a torn marker off, or stop using the journal.
+            let cut = before.and_then(|len| {
+                file.set_len(len)?;
+                file.sync_data()
+            });
+            if cut.is_err() {
+                *open = None;
+                self.publish(Arc::new(Snapshot {
+                    world: cur.world.clone(),
+                    stamp: cur.stamp,
+                    base: String::new(),
+                    entries: cur.entries,
+                    calls: cur.calls,
+                    cache: ResponseCache::default(),
+                }));
+            }
+            return;
+        }
+        if store::write_atomic(&self.target, text.as_bytes()).is_err() {
+            return; // the marker names a file that never came: harmless
+        }
+        base.clone_from(&new_base);
+        self.publish(Arc::new(Snapshot {
+            world: cur.world.clone(),
+            stamp: store::stamp(&self.target),
+            base: new_base,
+            entries: cur.entries.saturating_sub(snap.entries),
+            calls: cur.calls,
+            cache: ResponseCache::default(),
+        }));
     }
 
     /// Rewrites the world file with the journal folded in and starts an empty journal.
@@ -300,6 +388,7 @@ impl WorldHandle {
             stamp,
             base,
             entries: 0,
+            calls: 0,
             cache: ResponseCache::default(),
         }));
     }
@@ -386,6 +475,7 @@ impl WorldHandle {
                     stamp: snap.stamp,
                     base: String::new(),
                     entries: snap.entries,
+                    calls: snap.calls,
                     cache: ResponseCache::default(),
                 }));
             }
@@ -399,6 +489,7 @@ impl WorldHandle {
             stamp: snap.stamp,
             base: snap.base.clone(),
             entries: snap.entries + added,
+            calls: snap.calls + added,
             cache: ResponseCache::default(),
         }));
         answers
