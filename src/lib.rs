@@ -13,9 +13,12 @@ pub mod engine;
 pub mod explain;
 pub mod generate;
 pub mod generate_world;
+pub mod journal;
 pub mod model;
 pub mod packet;
 pub mod scenario;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod store;
 pub mod wire;
 pub mod world_file;

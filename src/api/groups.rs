@@ -118,7 +118,7 @@ pub(super) fn delete(world: &mut World, p: &Params) -> Result<Map<String, Value>
 
 /// `DescribeSecurityGroups`: optional `VpcId`, `SecurityGroupIds` (a JSON array of ids);
 /// every match on one page.
-pub(super) fn describe_all(world: &mut World, p: &Params) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn describe_all(world: &World, p: &Params) -> Result<Map<String, Value>, ApiError> {
     let ids: Option<Vec<String>> = match p.get("SecurityGroupIds") {
         None => None,
         Some(text) => {
@@ -175,7 +175,7 @@ pub(super) fn describe_all(world: &mut World, p: &Params) -> Result<Map<String, 
 /// (ingress/egress/all) and `NicType` (without it, the rules of both NIC types; in a VPC
 /// group every rule is intranet, so it filters nothing).
 pub(super) fn describe_attribute(
-    world: &mut World,
+    world: &World,
     p: &Params,
 ) -> Result<Map<String, Value>, ApiError> {
     let group = named_group(world, p, false)?;

@@ -220,7 +220,37 @@ pub fn call(world: &mut World, query: &str, ctx: &CallContext) -> Result<Respons
 /// Applies one call whose parameters are already decoded (see [`call`]).
 pub fn call_params(world: &mut World, params: &Params, ctx: &CallContext) -> Response {
     let request_id = hash::request_id(world, params);
-    match execute(world, params, ctx, &request_id) {
+    call_with_id(world, params, ctx, &request_id)
+}
+
+/// [`call_params`] with a given `RequestId` (the endpoint draws a fresh one per request
+/// instead of hashing the world).
+pub fn call_with_id(
+    world: &mut World,
+    params: &Params,
+    ctx: &CallContext,
+    request_id: &str,
+) -> Response {
+    let result = execute(world, params, ctx, request_id);
+    respond(result, request_id, &world.region_id)
+}
+
+/// Answers a call that cannot change the world (a `Describe…`, or one whose `Action` or
+/// `RegionId` is refused) on a shared world, without copying it; `None` when the call
+/// may change the world and must go through [`call_with_id`].
+pub fn call_shared(world: &World, params: &Params, request_id: &str) -> Option<Response> {
+    let result = match action_and_region(world, params) {
+        Err(e) => Err(e),
+        Ok(action) if action.is_read_only() => {
+            read(action, world, params).map(|fields| with_request_id(request_id, fields))
+        }
+        Ok(_) => return None,
+    };
+    Some(respond(result, request_id, &world.region_id))
+}
+
+fn respond(result: Result<Value, ApiError>, request_id: &str, region: &str) -> Response {
+    match result {
         Ok(body) => Response {
             status: 200,
             body,
@@ -228,10 +258,17 @@ pub fn call_params(world: &mut World, params: &Params, ctx: &CallContext) -> Res
         },
         Err(e) => Response {
             status: e.status,
-            body: error_body(&e, &request_id, &world.region_id),
+            body: error_body(&e, request_id, region),
             error: Some(e),
         },
     }
+}
+
+fn with_request_id(request_id: &str, fields: Map<String, Value>) -> Value {
+    let mut body = Map::new();
+    body.insert("RequestId".into(), Value::from(request_id));
+    body.extend(fields);
+    Value::Object(body)
 }
 
 /// The error body: `RequestId`, `HostId`, `Code`, `Message`, `Recommend`.
@@ -261,30 +298,11 @@ fn execute(
     ctx: &CallContext,
     request_id: &str,
 ) -> Result<Value, ApiError> {
-    let action_name = params.get("Action").ok_or_else(|| missing("Action"))?;
-    let action = Action::parse(action_name).ok_or_else(|| {
-        error::with_message(
-            400,
-            C::InvalidActionNotFound,
-            "Action",
-            format!("The specified action \"{action_name}\" is not found."),
-        )
-    })?;
-    let region = params.get("RegionId").ok_or_else(|| missing("RegionId"))?;
-    if region != world.region_id {
-        return Err(error::with_message(
-            404,
-            C::InvalidRegionIdNotFound,
-            "RegionId",
-            format!("The specified RegionId \"{region}\" does not exist."),
-        ));
+    let action = action_and_region(world, params)?;
+    if action.is_read_only() {
+        return read(action, world, params).map(|fields| with_request_id(request_id, fields));
     }
-
-    let token = if action.is_read_only() {
-        None
-    } else {
-        params.get("ClientToken")
-    };
+    let token = params.get("ClientToken");
     if let Some(token) = token {
         if token.chars().count() > 64 || !token.is_ascii() {
             return Err(invalid(400, C::InvalidClientTokenMalformed, "ClientToken"));
@@ -308,9 +326,6 @@ fn execute(
     body.insert("RequestId".into(), Value::from(request_id));
     body.extend(fields);
     let body = Value::Object(body);
-    if action.is_read_only() {
-        return Ok(body);
-    }
     if let Some(token) = token {
         next.client_tokens.push(ClientTokenRecord {
             token: token.to_string(),
@@ -321,6 +336,40 @@ fn execute(
     }
     *world = next;
     Ok(body)
+}
+
+/// The action and the region check, the first checks of every call.
+fn action_and_region(world: &World, params: &Params) -> Result<Action, ApiError> {
+    let action_name = params.get("Action").ok_or_else(|| missing("Action"))?;
+    let action = Action::parse(action_name).ok_or_else(|| {
+        error::with_message(
+            400,
+            C::InvalidActionNotFound,
+            "Action",
+            format!("The specified action \"{action_name}\" is not found."),
+        )
+    })?;
+    let region = params.get("RegionId").ok_or_else(|| missing("RegionId"))?;
+    if region != world.region_id {
+        return Err(error::with_message(
+            404,
+            C::InvalidRegionIdNotFound,
+            "RegionId",
+            format!("The specified RegionId \"{region}\" does not exist."),
+        ));
+    }
+    Ok(action)
+}
+
+/// Runs a read-only action on the world as it is.
+fn read(action: Action, world: &World, p: &Params) -> Result<Map<String, Value>, ApiError> {
+    match action {
+        Action::DescribeSecurityGroups => groups::describe_all(world, p),
+        Action::DescribeSecurityGroupAttribute => groups::describe_attribute(world, p),
+        Action::DescribePrefixLists => prefix::describe_all(world, p),
+        Action::DescribePrefixListAttributes => prefix::describe_attributes(world, p),
+        _ => Ok(Map::new()),
+    }
 }
 
 /// Runs an action on (a copy of) the world, returning the body's fields besides
@@ -335,8 +384,10 @@ fn dispatch(
     match action {
         Action::CreateSecurityGroup => groups::create(world, p, ctx),
         Action::DeleteSecurityGroup => groups::delete(world, p),
-        Action::DescribeSecurityGroups => groups::describe_all(world, p),
-        Action::DescribeSecurityGroupAttribute => groups::describe_attribute(world, p),
+        Action::DescribeSecurityGroups
+        | Action::DescribeSecurityGroupAttribute
+        | Action::DescribePrefixLists
+        | Action::DescribePrefixListAttributes => read(action, world, p),
         Action::ModifySecurityGroupPolicy => groups::modify_policy(world, p),
         Action::AuthorizeSecurityGroup => rules::authorize(world, p, ctx, Ingress),
         Action::AuthorizeSecurityGroupEgress => rules::authorize(world, p, ctx, Egress),
@@ -347,8 +398,6 @@ fn dispatch(
         Action::CreatePrefixList => prefix::create(world, p, ctx),
         Action::ModifyPrefixList => prefix::modify(world, p),
         Action::DeletePrefixList => prefix::delete(world, p),
-        Action::DescribePrefixLists => prefix::describe_all(world, p),
-        Action::DescribePrefixListAttributes => prefix::describe_attributes(world, p),
         Action::JoinSecurityGroup => eni::join(world, p, true),
         Action::LeaveSecurityGroup => eni::join(world, p, false),
     }

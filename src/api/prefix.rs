@@ -293,7 +293,7 @@ fn list_fields(world: &World, pl: &PrefixList) -> Map<String, Value> {
 }
 
 /// `DescribePrefixLists`: optional `PrefixListId.N` filter.
-pub(super) fn describe_all(world: &mut World, p: &Params) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn describe_all(world: &World, p: &Params) -> Result<Map<String, Value>, ApiError> {
     let ids = p.list("PrefixListId", world.limits.permissions_per_request);
     for (n, id) in &ids {
         if !well_formed(id, "pl-") {
@@ -321,7 +321,7 @@ pub(super) fn describe_all(world: &mut World, p: &Params) -> Result<Map<String, 
 /// `DescribePrefixListAttributes`: `PrefixListId` → the list's fields and
 /// `Entries.Entry[]`.
 pub(super) fn describe_attributes(
-    world: &mut World,
+    world: &World,
     p: &Params,
 ) -> Result<Map<String, Value>, ApiError> {
     let pl = named_list(world, p)?;

@@ -95,7 +95,8 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
     } else {
         Some(store.lock().map_err(|e| e.to_string())?)
     };
-    let mut world = store.load().map_err(|e| e.to_string())?;
+    // The journal of a running `sgsim serve` is folded in; writing the file makes it stale.
+    let mut world = sgsim::journal::load(&args.world)?.world;
     let original = world.clone();
     let ctx = CallContext::now_utc();
     let mut status = 0;

@@ -6,7 +6,7 @@ use sgsim::explain::batch::{AnswerForm, Answers, Batch};
 use sgsim::explain::Explainer;
 use sgsim::model::{Direction, World};
 use sgsim::packet::parse_packet;
-use sgsim::{store, world_file};
+use sgsim::world_file;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -67,8 +67,9 @@ pub struct CheckArgs {
 
 /// Runs `sgsim check`; returns the exit status.
 pub fn run(args: &CheckArgs) -> i32 {
-    let world = match store::load(&args.world) {
-        Ok(w) => w,
+    // The journal of a running `sgsim serve` is folded in.
+    let world = match sgsim::journal::load(&args.world) {
+        Ok(l) => l.world,
         Err(e) => {
             super::error(e);
             return 2;

@@ -5,6 +5,8 @@ pub mod bench;
 pub mod call;
 pub mod check;
 pub mod scenario;
+#[cfg(feature = "serve")]
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +29,9 @@ enum Command {
     /// Run scenario files (regression tests of a network policy).
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
+    /// Serve the ECS API over HTTP on a world file, for the official SDKs (SPEC §9).
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line and returns the exit status.
@@ -36,6 +41,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Call(a) => call::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Scenario(c) => scenario::run(&c),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(&a),
     }
 }
 

@@ -1,0 +1,507 @@
+//! The world as the endpoint holds it: an immutable snapshot that readers share, replaced
+//! whole by the writer after each durable commit, and reloaded when another process
+//! (`sgsim call`) replaced the file.
+//!
+//! Writes are serialized on one writer thread that commits in groups: it takes every call
+//! waiting, applies them in order to a copy of the world, appends the ones that succeeded
+//! to the journal beside the file ([`crate::journal`]) with one sync, and only then
+//! publishes the new snapshot and answers them all. So an acknowledged change is on disk,
+//! readers see only whole, durable calls, and a write costs an append instead of a
+//! rewrite of the whole world. The world file itself is rewritten (and the journal
+//! emptied) when the journal reaches [`CHECKPOINT_ENTRIES`], when no write came for
+//! [`CHECKPOINT_IDLE`], and on shutdown.
+
+use super::store;
+use super::Answer;
+use crate::api::{self, CallContext, Params};
+use crate::journal;
+use crate::model::World;
+use crate::world_file::{self, Format};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// At most this many calls go into one commit.
+pub const MAX_BATCH: usize = 512;
+
+/// Once the world holds this many calls beyond the world file, a checkpoint is serialized
+/// on a thread of its own (writes go on), then written with a marker in the journal.
+pub const CHECKPOINT_ENTRIES: usize = 1000;
+
+/// A journal past this many calls is emptied by a checkpoint on the writer thread.
+pub const MAX_JOURNAL_CALLS: usize = 50_000;
+
+/// The journal is folded into the world file after this long without a write.
+pub const CHECKPOINT_IDLE: Duration = Duration::from_millis(200);
+
+/// A version of the world with the identity of the file it came from.
+pub struct Snapshot {
+    /// The world.
+    pub world: World,
+    /// The world file's identity when it was read or written.
+    pub stamp: Option<store::Stamp>,
+    /// The hash of the world file's bytes (the journal's base).
+    pub base: String,
+    /// How many journal entries the world holds beyond the world file.
+    pub entries: usize,
+    /// How many calls the journal file holds in all.
+    pub calls: usize,
+    /// Answers of `Describe…` calls on this snapshot.
+    pub cache: ResponseCache,
+}
+
+/// Successful `Describe…` answers of one snapshot, serialized, keyed by the call's action
+/// and business parameters; the `RequestId` is spliced in per request. A snapshot never
+/// changes, so an entry never goes stale; it goes with its snapshot.
+#[derive(Default)]
+pub struct ResponseCache {
+    map: Mutex<std::collections::HashMap<String, Arc<String>>>,
+}
+
+/// The cache holds at most this many answers per snapshot (then it starts over).
+pub const CACHE_ENTRIES: usize = 1024;
+
+/// Where the `RequestId` value starts in a serialized answer: `{"RequestId":"`.
+const ID_AT: usize = 14;
+
+/// The length of the endpoint's request ids (UUID-shaped).
+const ID_LEN: usize = 36;
+
+impl ResponseCache {
+    /// The cached answer for `key` with `request_id` spliced in.
+    pub fn get(&self, key: &str, request_id: &str) -> Option<String> {
+        if request_id.len() != ID_LEN {
+            return None;
+        }
+        let map = self.map.lock().ok()?;
+        let template = map.get(key)?;
+        let mut text = String::with_capacity(template.len());
+        text.push_str(template.get(..ID_AT)?);
+        text.push_str(request_id);
+        text.push_str(template.get(ID_AT + request_id.len()..)?);
+        Some(text)
+    }
+
+    /// Remembers a serialized answer whose `RequestId` is `request_id`.
+    pub fn put(&self, key: String, text: &str, request_id: &str) {
+        let placed = text.get(..ID_AT) == Some("{\"RequestId\":\"")
+            && text.get(ID_AT..ID_AT + request_id.len()) == Some(request_id)
+            && text.get(ID_AT + request_id.len()..ID_AT + request_id.len() + 1) == Some("\"");
+        if !placed || request_id.len() != ID_LEN {
+            return;
+        }
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= CACHE_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, Arc::new(text.to_string()));
+        }
+    }
+}
+
+/// One call waiting for the writer.
+struct Job {
+    params: Params,
+    request_id: String,
+    reply: tokio::sync::oneshot::Sender<Answer>,
+}
+
+/// The shared world: snapshots for readers, a queue to the writer.
+pub struct WorldHandle {
+    /// The file as named on the command line (for messages).
+    shown: String,
+    /// The real file behind any symlink: what gets replaced.
+    target: PathBuf,
+    format: Format,
+    current: RwLock<Arc<Snapshot>>,
+    reload: Mutex<()>,
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl WorldHandle {
+    /// Opens a world file; the writer thread is started by [`WorldHandle::start_writer`].
+    pub fn open(path: &Path) -> Result<Arc<WorldHandle>, String> {
+        let shown = path.display().to_string();
+        let target = std::fs::canonicalize(path)
+            .map_err(|e| format!("{shown}: cannot read: {}", world_file::io_reason(&e)))?;
+        let format = Format::of_path(path)
+            .or_else(|| Format::of_path(&target))
+            .ok_or_else(|| {
+                format!("{shown}: unknown world file extension: use `.toml` or `.json`")
+            })?;
+        let stamp = store::stamp(&target);
+        let loaded = journal::load(path)?;
+        let snap = Snapshot {
+            world: loaded.world,
+            stamp,
+            base: loaded.base,
+            entries: loaded.entries,
+            calls: loaded.total,
+            cache: ResponseCache::default(),
+        };
+        Ok(Arc::new(WorldHandle {
+            shown,
+            target,
+            format,
+            current: RwLock::new(Arc::new(snap)),
+            reload: Mutex::new(()),
+            queue: Mutex::new(None),
+        }))
+    }
+
+    fn published(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    fn publish(&self, snap: Arc<Snapshot>) {
+        match self.current.write() {
+            Ok(mut g) => *g = snap,
+            Err(p) => *p.into_inner() = snap,
+        }
+    }
+
+    /// The current world, reloaded first when the file changed on disk.
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>, String> {
+        let snap = self.published();
+        let now = store::stamp(&self.target);
+        if now.is_none() || now == snap.stamp {
+            return Ok(snap);
+        }
+        let _guard = match self.reload.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let snap = self.published();
+        let now = store::stamp(&self.target);
+        if now == snap.stamp {
+            return Ok(snap);
+        }
+        let fresh = Arc::new(self.load()?);
+        self.publish(Arc::clone(&fresh));
+        Ok(fresh)
+    }
+
+    /// Reads the file and its stamp (the stamp first: a later change makes them differ,
+    /// which only costs another reload).
+    fn load(&self) -> Result<Snapshot, String> {
+        let stamp = store::stamp(&self.target);
+        let loaded = journal::load(&self.target)?;
+        Ok(Snapshot {
+            world: loaded.world,
+            stamp,
+            base: loaded.base,
+            entries: loaded.entries,
+            calls: loaded.total,
+            cache: ResponseCache::default(),
+        })
+    }
+
+    /// Starts the writer thread; calls [`WorldHandle::submit`] until
+    /// [`WorldHandle::close`].
+    pub fn start_writer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        match self.queue.lock() {
+            Ok(mut q) => *q = Some(tx),
+            Err(p) => *p.into_inner() = Some(tx),
+        }
+        let me = Arc::clone(self);
+        std::thread::spawn(move || me.writer(&rx))
+    }
+
+    /// Stops taking calls; the writer finishes the queued ones and ends.
+    pub fn close(&self) {
+        match self.queue.lock() {
+            Ok(mut q) => *q = None,
+            Err(p) => *p.into_inner() = None,
+        }
+    }
+
+    /// Queues a call that may change the world and waits for its durable answer.
+    pub async fn submit(&self, params: Params, request_id: String) -> Answer {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = match self.queue.lock() {
+            Ok(q) => q.as_ref().map(|tx| {
+                tx.send(Job {
+                    params,
+                    request_id: request_id.clone(),
+                    reply,
+                })
+            }),
+            Err(_) => None,
+        };
+        if !matches!(sent, Some(Ok(()))) {
+            return internal(&request_id, "the server is shutting down", "");
+        }
+        match answer.await {
+            Ok(r) => r,
+            Err(_) => internal(&request_id, "the writer stopped", ""),
+        }
+    }
+
+    fn writer(&self, rx: &mpsc::Receiver<Job>) {
+        // The journal, open for appending, valid for the published snapshot's base.
+        let mut open: Option<(String, std::fs::File)> = None;
+        // Checkpoints serialized off this thread come back here.
+        type Serialized = (Arc<Snapshot>, Result<String, String>);
+        let (done_tx, done_rx) = mpsc::channel::<Serialized>();
+        let mut busy = false;
+        loop {
+            let pending = self.published().entries > 0;
+            let first = if pending {
+                match rx.recv_timeout(CHECKPOINT_IDLE) {
+                    Ok(j) => j,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.checkpoint(&mut open);
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(j) => j,
+                    Err(_) => break,
+                }
+            };
+            if self.published().base.is_empty() {
+                // The journal broke on a failed write: fold it into the file first.
+                self.checkpoint(&mut open);
+            }
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            let answers = self.commit(&jobs, &mut open);
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                let _ = job.reply.send(answer);
+            }
+            if let Ok((snap, text)) = done_rx.try_recv() {
+                busy = false;
+                if let Ok(text) = text {
+                    self.finish_checkpoint(&snap, &text, &mut open);
+                }
+            }
+            let now = self.published();
+            if now.calls >= MAX_JOURNAL_CALLS {
+                self.checkpoint(&mut open);
+            } else if !busy && now.entries >= CHECKPOINT_ENTRIES {
+                busy = true;
+                let (tx, format) = (done_tx.clone(), self.format);
+                std::thread::spawn(move || {
+                    let text = world_file::to_string(&now.world, format);
+                    let _ = tx.send((now, text));
+                });
+            }
+        }
+        // Shutdown: leave the world file complete.
+        self.checkpoint(&mut open);
+    }
+
+    /// Writes a checkpoint serialized off the writer thread: a marker in the journal (the
+    /// new file holds its first `snap.calls` calls), then the file. Dropped when the file
+    /// or the journal moved on meanwhile.
+    fn finish_checkpoint(
+        &self,
+        snap: &Snapshot,
+        text: &str,
+        open: &mut Option<(String, std::fs::File)>,
+    ) {
+        let Ok(_lock) = store::lock(&self.target) else {
+            return;
+        };
+        let cur = self.published();
+        if store::stamp(&self.target) != cur.stamp
+            || snap.stamp != cur.stamp
+            || snap.base != cur.base
+            || cur.base.is_empty()
+        {
+            return;
+        }
+        let Some((base, file)) = open.as_mut().filter(|(b, _)| *b == cur.base) else {
+            return;
+        };
+        let new_base = journal::hash_hex(text.as_bytes());
+        let before = file.metadata().map(|m| m.len());
+        if journal::append(file, &journal::marker_line(&new_base, snap.calls)).is_err() {
+            // As in commit: cut a torn marker off, or stop using the journal.
+            let cut = before.and_then(|len| {
+                file.set_len(len)?;
+                file.sync_data()
+            });
+            if cut.is_err() {
+                *open = None;
+                self.publish(Arc::new(Snapshot {
+                    world: cur.world.clone(),
+                    stamp: cur.stamp,
+                    base: String::new(),
+                    entries: cur.entries,
+                    calls: cur.calls,
+                    cache: ResponseCache::default(),
+                }));
+            }
+            return;
+        }
+        if store::write_atomic(&self.target, text.as_bytes()).is_err() {
+            return; // the marker names a file that never came: harmless
+        }
+        base.clone_from(&new_base);
+        self.publish(Arc::new(Snapshot {
+            world: cur.world.clone(),
+            stamp: store::stamp(&self.target),
+            base: new_base,
+            entries: cur.entries.saturating_sub(snap.entries),
+            calls: cur.calls,
+            cache: ResponseCache::default(),
+        }));
+    }
+
+    /// Rewrites the world file with the journal folded in and starts an empty journal.
+    /// On failure the journal stays, and is tried again later.
+    fn checkpoint(&self, open: &mut Option<(String, std::fs::File)>) {
+        let Ok(_lock) = store::lock(&self.target) else {
+            return;
+        };
+        let snap = self.published();
+        if snap.entries == 0 || store::stamp(&self.target) != snap.stamp {
+            return;
+        }
+        let Ok(text) = world_file::to_string(&snap.world, self.format) else {
+            return;
+        };
+        if store::write_atomic(&self.target, text.as_bytes()).is_err() {
+            return;
+        }
+        let base = journal::hash_hex(text.as_bytes());
+        let stamp = store::stamp(&self.target);
+        // A crash before the reset leaves a stale journal, which readers ignore: the file
+        // already holds its calls.
+        *open = journal::reset(&self.target, &base)
+            .ok()
+            .map(|f| (base.clone(), f));
+        self.publish(Arc::new(Snapshot {
+            world: snap.world.clone(),
+            stamp,
+            base,
+            entries: 0,
+            calls: 0,
+            cache: ResponseCache::default(),
+        }));
+    }
+
+    /// Applies a group of calls in order and makes the result durable; every answer is
+    /// 500 `InternalError` when the file cannot be read or the journal written.
+    fn commit(&self, jobs: &[Job], open: &mut Option<(String, std::fs::File)>) -> Vec<Answer> {
+        let fail = |msg: &str| -> Vec<Answer> {
+            jobs.iter()
+                .map(|j| internal(&j.request_id, msg, &self.shown))
+                .collect()
+        };
+        let _lock = match store::lock(&self.target) {
+            Ok(l) => l,
+            Err(e) => return fail(&e),
+        };
+        let mut snap = self.published();
+        if store::stamp(&self.target) != snap.stamp {
+            match self.load() {
+                Ok(s) => {
+                    snap = Arc::new(s);
+                    self.publish(Arc::clone(&snap));
+                }
+                Err(e) => return fail(&e),
+            }
+        }
+        let ctx = CallContext::now_utc();
+        let mut world = snap.world.clone();
+        let mut lines = String::new();
+        let mut added = 0;
+        let answers: Vec<Answer> = jobs
+            .iter()
+            .map(|j| {
+                let r = api::call_with_id(&mut world, &j.params, &ctx, &j.request_id);
+                if r.is_ok() {
+                    let q = journal::query_of(&j.params);
+                    lines.push_str(&journal::entry_line(&ctx.now, &j.request_id, &q));
+                    added += 1;
+                }
+                Answer::from(r)
+            })
+            .collect();
+        if world == snap.world {
+            return answers;
+        }
+        // The journal must belong to this snapshot's base; a new one starts empty, which
+        // is right only when the world file holds everything (no entries pending).
+        if snap.base.is_empty() {
+            return fail("the journal could not be repaired after a failed write; retry after the next checkpoint");
+        }
+        if open.as_ref().is_none_or(|(b, _)| *b != snap.base) {
+            let existing = if snap.entries > 0 {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(journal::path_of(&self.target))
+            } else {
+                journal::reset(&self.target, &snap.base)
+            };
+            match existing {
+                Ok(f) => *open = Some((snap.base.clone(), f)),
+                Err(e) => {
+                    return fail(&format!(
+                        "cannot write the journal: {}",
+                        world_file::io_reason(&e)
+                    ))
+                }
+            }
+        }
+        let Some((_, file)) = open.as_mut() else {
+            return fail("cannot write the journal");
+        };
+        let before = file.metadata().map(|m| m.len());
+        if let Err(e) = journal::append(file, &lines) {
+            // Cut a partly written tail off, so later entries are not hidden behind it;
+            // if that fails too, the journal is not used again until a checkpoint.
+            let cut = before.and_then(|len| {
+                file.set_len(len)?;
+                file.sync_data()
+            });
+            if cut.is_err() {
+                *open = None;
+                self.publish(Arc::new(Snapshot {
+                    world: snap.world.clone(),
+                    stamp: snap.stamp,
+                    base: String::new(),
+                    entries: snap.entries,
+                    calls: snap.calls,
+                    cache: ResponseCache::default(),
+                }));
+            }
+            return fail(&format!(
+                "cannot write the journal: {}",
+                world_file::io_reason(&e)
+            ));
+        }
+        self.publish(Arc::new(Snapshot {
+            world,
+            stamp: snap.stamp,
+            base: snap.base.clone(),
+            entries: snap.entries + added,
+            calls: snap.calls + added,
+            cache: ResponseCache::default(),
+        }));
+        answers
+    }
+}
+
+/// A 500 `InternalError` answer.
+pub fn internal(request_id: &str, message: &str, shown: &str) -> Answer {
+    let message = if shown.is_empty() {
+        format!("The request processing has failed due to some unknown error: {message}.")
+    } else {
+        format!("The request processing has failed due to some unknown error: {shown}: {message}.")
+    };
+    Answer::error(500, "InternalError", &message, request_id)
+}

@@ -1,0 +1,139 @@
+//! Starting `sgsim serve` on a free loopback port for the tests.
+#![allow(dead_code)]
+
+use sgsim::api::{call, CallContext};
+use sgsim::model::World;
+use sgsim::world_file::{self, Format};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A running server and its world file's folder.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    pub world: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh empty folder under the temporary directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "sgsim-serve-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A world of one VPC and no group (region cn-hangzhou).
+pub const EMPTY_WORLD: &str = "region_id = \"cn-hangzhou\"\n\n[[vpcs]]\nid = \"vpc-1\"\n";
+
+/// A world of `groups` groups with `rules` ingress rules each, built through the API.
+pub fn big_world(groups: usize, rules: usize) -> String {
+    let mut w: World = world_file::load_str(EMPTY_WORLD, Format::Toml, "empty").unwrap();
+    let ctx = CallContext::scenario();
+    for g in 0..groups {
+        let r = call(
+            &mut w,
+            "Action=CreateSecurityGroup&RegionId=cn-hangzhou&VpcId=vpc-1",
+            &ctx,
+        )
+        .unwrap();
+        let id = r.body["SecurityGroupId"].as_str().unwrap().to_string();
+        let mut done = 0;
+        while done < rules {
+            let n = (rules - done).min(100);
+            let mut q =
+                format!("Action=AuthorizeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId={id}");
+            for i in 0..n {
+                let port = 1000 + done + i;
+                q.push_str(&format!(
+                    "&Permissions.{k}.IpProtocol=TCP&Permissions.{k}.PortRange={port}%2F{port}&Permissions.{k}.SourceCidrIp=10.{g}.0.0%2F16",
+                    k = i + 1
+                ));
+            }
+            let r = call(&mut w, &q, &ctx).unwrap();
+            assert_eq!(r.status, 200, "{}", r.body);
+            done += n;
+        }
+    }
+    world_file::to_string(&w, Format::Toml).unwrap()
+}
+
+/// Starts `sgsim serve --insecure-dev` on a copy of `world` (TOML text).
+pub fn start(tag: &str, world: &str) -> Server {
+    start_with(tag, world, &["--insecure-dev"], &[])
+}
+
+/// Starts `sgsim serve` with extra arguments and environment.
+pub fn start_with(tag: &str, world: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let dir = temp_dir(tag);
+    let path = dir.join("world.toml");
+    std::fs::write(&path, world).unwrap();
+    start_on(dir, path, args, env)
+}
+
+/// Starts `sgsim serve` on an existing world file.
+pub fn start_on(dir: PathBuf, path: PathBuf, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sgsim"));
+    cmd.arg("serve")
+        .arg("--world")
+        .arg(&path)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("SGSIM_CREDENTIALS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                let _ = tx.send(Ok(addr));
+            } else if line.starts_with("error") {
+                let _ = tx.send(Err(line));
+            }
+        }
+    });
+    let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(a)) => a.parse().unwrap(),
+        Ok(Err(e)) => panic!("serve failed: {e}"),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("serve did not report its address within 30 s");
+        }
+    };
+    Server {
+        child,
+        addr,
+        dir,
+        world: path,
+    }
+}
+
+/// The world as the file and its journal make it now.
+pub fn load(path: &Path) -> World {
+    sgsim::journal::load(path).unwrap().world
+}
