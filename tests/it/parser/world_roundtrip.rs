@@ -1,16 +1,15 @@
 //! Property tests of world files: print then load again gives the same world.
 
-mod parser_support;
-
+use crate::support::arb::*;
+use crate::support::config;
 use ipnet::IpNet;
-use parser_support::*;
 use proptest::prelude::*;
 use sgsim::model::Peer;
 use sgsim::world_file::{load_str, to_string, Format};
 use std::collections::BTreeMap;
 
-use parser_support::world_doc::*;
-use parser_support::world_gen::*;
+use crate::support::world_doc::*;
+use crate::support::world_gen::*;
 
 proptest! {
     #![proptest_config(config(128))]

@@ -2,7 +2,7 @@
 //! `build_doc` turns them into a world file that is valid by construction (SPEC §4's rows
 //! and §5's refusals are respected).
 
-use super::*;
+use super::arb::*;
 use ipnet::{Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 use serde_json::Value;

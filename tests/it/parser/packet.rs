@@ -1,9 +1,8 @@
 //! Property tests of the packet notation parser: no panics, round trips, spellings,
-//! mutations (see `parser_support` for the case counts).
+//! mutations (see `crate::support` for the case counts).
 
-mod parser_support;
-
-use parser_support::*;
+use crate::support::arb::*;
+use crate::support::config;
 use proptest::prelude::*;
 use sgsim::model::{Packet, PROTO_TCP, PROTO_UDP};
 use sgsim::packet::{format_packet, parse_packet, DEFAULT_SOURCE_PORT};

@@ -1,9 +1,8 @@
 //! Property tests of CIDR parsing and canonicalisation.
 
-mod parser_support;
-
+use crate::support::arb::*;
+use crate::support::config;
 use ipnet::IpNet;
-use parser_support::*;
 use proptest::prelude::*;
 use sgsim::api::permission::{validate_permission, ParamForm};
 use sgsim::model::{canonical, host_net, parse_cidr, Direction, Peer};

@@ -2,6 +2,7 @@
 //! authorized rules described and re-imported decide packets identically, and authorize
 //! then revoke restores the world.
 
+use crate::support::load_toml;
 use proptest::prelude::*;
 use sgsim::api::{self, CallContext};
 use sgsim::engine::reference;
@@ -51,7 +52,7 @@ private_ips = ["192.168.2.20", "2001:db8::20"]
 "#;
 
 fn world() -> World {
-    world_file::load_str(WORLD, Format::Toml, "props").expect("props world loads")
+    load_toml(WORLD, "props")
 }
 
 fn ctx() -> CallContext {

@@ -3,11 +3,10 @@
 //! scenario that passes still passes; the matcher never disagrees).
 
 use sgsim::scenario::{collect, run_file_with};
-use std::path::PathBuf;
 
 #[test]
 fn compiled_matcher_agrees_on_every_scenario() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let dir = crate::support::root().join("scenarios");
     let files = collect(&[dir]).unwrap();
     assert!(!files.is_empty());
     let mut disagreements = Vec::new();

@@ -1,14 +1,6 @@
-//! Support shared by the parser property tests (`tests/parser_*.rs`): case counts,
-//! address strategies, text edits, the example world and the port-range world.
-//!
-//! Case counts are modest so the files run in seconds in a debug build; set
-//! `SGSIM_PROPTEST_CASES=N` to run every property with N cases.
-
-// Each test binary uses a part of this module.
-#![allow(dead_code)]
-
-pub mod world_doc;
-pub mod world_gen;
+//! Strategies and fixtures of the parser property tests (`parser::*`): addresses, text
+//! edits, the example world and the port-range world. Case counts are
+//! [`super::config`]'s.
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
@@ -17,24 +9,6 @@ use sgsim::model::World;
 use sgsim::world_file::{load_str, to_string, Format};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-// ---------------------------------------------------------------------------------------
-// Configuration.
-
-/// The number of cases: `SGSIM_PROPTEST_CASES` when set, else `default`.
-pub fn cases(default: u32) -> u32 {
-    std::env::var("SGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
-pub fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        ..ProptestConfig::default()
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Addresses.

@@ -64,12 +64,9 @@ fn an_update_recompiles_only_the_group_that_changed() {
 #[test]
 fn generated_scenario_passes() {
     let text = generate_world::scenario_text(200, 40, 5).unwrap();
-    let dir = std::env::temp_dir().join(format!("sgsim-large-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, text).unwrap();
+    let dir = crate::support::TempDir::new("large");
+    let path = dir.file("scenario.toml", &text);
     let out = sgsim::scenario::run_file(&path);
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(out.failure, None);
     assert_eq!(out.steps_run, 40);
 }

@@ -2,117 +2,12 @@
 //!
 //! Every test runs the built binary from the package root, so `examples/web.toml` resolves
 //! as in the README; files a test needs are written to a fresh folder under the system's
-//! temporary directory and removed afterwards.
+//! temporary directory and removed afterwards (`crate::support`).
 
+use crate::support::{root, run, run_with, run_with_closed_stdout, TempDir};
 use serde_json::Value;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const WEB: &str = "examples/web.toml";
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn stdout_lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-
-    /// Asserts a failure as SPEC §6 wants it: exit 2, no panic, and one line on stderr that
-    /// starts `error:` and contains every needle.
-    fn assert_error(&self, needles: &[&str]) {
-        assert!(!self.stderr.contains("panicked"), "panic: {self:#?}");
-        assert_eq!(self.code, 2, "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "not one line on stderr: {self:#?}");
-        assert!(lines[0].starts_with("error: "), "{self:#?}");
-        for n in needles {
-            assert!(lines[0].contains(n), "`{n}` not in `{}`", lines[0]);
-        }
-    }
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `sgsim ARGS` in the package root, with `stdin` piped in when given.
-fn run_with(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sgsim"));
-    cmd.args(args)
-        .current_dir(root())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("the sgsim binary starts");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input.as_bytes()).expect("stdin is written");
-    }
-    let out = child.wait_with_output().expect("sgsim finishes");
-    Run {
-        code: out
-            .status
-            .code()
-            .expect("sgsim exits with a status, not a signal"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-fn run(args: &[&str]) -> Run {
-    run_with(args, None)
-}
-
-/// A fresh folder under the temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "sgsim-cli-{name}-{}-{n}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("a temporary folder");
-        TempDir(dir)
-    }
-
-    /// Writes a file (creating folders) and returns its path as a string.
-    fn write(&self, rel: &str, text: &str) -> String {
-        let path = self.0.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("a folder");
-        }
-        std::fs::write(&path, text).expect("a temporary file");
-        path.display().to_string()
-    }
-
-    fn path(&self, rel: &str) -> String {
-        self.0.join(rel).display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn json_line(line: &str) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
@@ -905,7 +800,7 @@ fn scenario_run_junit_to_an_unwritable_path_exits_2() {
 #[test]
 fn batch_line_that_is_not_utf8_is_reported_with_its_line_number() {
     let dir = TempDir::new("batch-utf8");
-    let path = dir.0.join("bytes.txt");
+    let path = dir.join("bytes.txt");
     std::fs::write(
         &path,
         b"tcp 203.0.113.7:50000 -> 192.168.1.10:22\n\xff\xfe\ntcp 203.0.113.7:50000 -> 192.168.1.10:22\n",
@@ -919,25 +814,6 @@ fn batch_line_that_is_not_utf8_is_reported_with_its_line_number() {
 
 // ---------------------------------------------------------------------------------------
 // A reader that goes away (`sgsim … | head -0`).
-
-/// Runs `sgsim ARGS` with stdout a pipe whose reading end is closed at once.
-fn run_with_closed_stdout(args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the sgsim binary starts");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("sgsim finishes");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::new(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 #[test]
 fn batch_with_a_closed_stdout_stops_quietly() {

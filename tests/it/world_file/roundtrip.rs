@@ -1,11 +1,10 @@
 //! The example worlds survive a write and a re-load in both formats.
 
 use sgsim::world_file::{load, load_str, to_string, Format};
-use std::path::Path;
 
 #[test]
 fn examples_round_trip_through_both_formats() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let dir = crate::support::root().join("examples");
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -1,9 +1,8 @@
 //! Property tests of world-file loading on bad input: no panics, one-line errors that
 //! name the field.
 
-mod parser_support;
-
-use parser_support::*;
+use crate::support::arb::*;
+use crate::support::config;
 use proptest::prelude::*;
 use sgsim::world_file::{load_str, Format};
 

@@ -4,19 +4,13 @@
 //! CIDRs, ICMP-style family confinement, and both directions; packets random and at the edges
 //! of every rule. `SGSIM_PROPTEST_CASES` raises the case count (default 256).
 
+use crate::support::config;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 use sgsim::engine::matcher::Matcher;
 use sgsim::engine::rule::{linear_scan_dir, EngineRule};
 use sgsim::model::{Family, Packet, Policy, PortRange};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-fn cases() -> u32 {
-    std::env::var("SGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
 
 const V4_BASES: [u32; 7] = [
     0x0A00_0000,
@@ -167,7 +161,7 @@ fn check(rules: &[EngineRule], m: &Matcher, p: &Packet) -> Result<(), TestCaseEr
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(config(256))]
 
     #[test]
     fn matcher_equals_linear_scan(

@@ -6,19 +6,13 @@
 //! same error. Also after the world changes, through `WorldMatcher::update`.
 //! `SGSIM_PROPTEST_CASES` raises the case count (default 256).
 
+use crate::support::config;
 use proptest::prelude::*;
 use sgsim::engine::compile::{BatchQuery, WorldMatcher};
 use sgsim::engine::reference;
 use sgsim::engine::target::{TargetRef, WorldIndex};
 use sgsim::model::*;
 use std::net::IpAddr;
-
-fn cases() -> u32 {
-    std::env::var("SGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
 
 const ADDRS: [&str; 11] = [
     "10.0.0.1",
@@ -542,7 +536,7 @@ fn index_agrees(world: &World, pk: &[(Packet, usize, bool)]) -> Result<(), TestC
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(config(256))]
 
     #[test]
     fn index_equals_linear_resolver(

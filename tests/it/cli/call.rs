@@ -1,8 +1,8 @@
 //! `sgsim call` through the built binary: write-back, failed calls, exit codes, symlinks,
 //! dry runs, calls files, and two concurrent writers.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::support::{root, sgsim, TempDir};
+use std::path::Path;
 
 const WORLD: &str = r#"region_id = "cn-hangzhou"
 
@@ -23,20 +23,6 @@ security_groups = ["sg-web"]
 private_ips = ["192.168.1.10"]
 "#;
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sgsim-api-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn sgsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(args)
-        .output()
-        .expect("sgsim runs")
-}
-
 fn world_arg(p: &Path) -> String {
     p.display().to_string()
 }
@@ -52,7 +38,7 @@ fn authorize(port: u32) -> String {
 
 #[test]
 fn success_writes_back_and_failure_leaves_the_file_untouched() {
-    let d = dir("write");
+    let d = TempDir::new("write");
     let w = d.join("world.toml");
     std::fs::write(&w, WORLD).unwrap();
     #[cfg(unix)]
@@ -100,12 +86,11 @@ fn success_writes_back_and_failure_leaves_the_file_untouched() {
         &authorize(81),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
 fn dry_run_and_json_write_nothing() {
-    let d = dir("dry");
+    let d = TempDir::new("dry");
     let w = d.join("world.json");
     let world = sgsim::world_file::load_str(WORLD, sgsim::world_file::Format::Toml, "w").unwrap();
     std::fs::write(
@@ -125,13 +110,12 @@ fn dry_run_and_json_write_nothing() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
     assert_eq!(std::fs::read(&w).unwrap(), bytes);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[cfg(unix)]
 #[test]
 fn a_symlink_is_followed() {
-    let d = dir("link");
+    let d = TempDir::new("link");
     let real = d.join("real.toml");
     let link = d.join("link.toml");
     std::fs::write(&real, WORLD).unwrap();
@@ -143,12 +127,11 @@ fn a_symlink_is_followed() {
         .file_type()
         .is_symlink());
     assert_eq!(rule_count(&real), 2);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
 fn calls_file_stops_at_the_first_error_keeping_earlier_calls() {
-    let d = dir("calls");
+    let d = TempDir::new("calls");
     let w = d.join("world.toml");
     std::fs::write(&w, WORLD).unwrap();
     let calls = d.join("calls.txt");
@@ -173,12 +156,11 @@ fn calls_file_stops_at_the_first_error_keeping_earlier_calls() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
     assert_eq!(rule_count(&w), 3);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
 fn two_writers_lose_nothing() {
-    let d = dir("race");
+    let d = TempDir::new("race");
     let w = d.join("world.toml");
     std::fs::write(&w, WORLD).unwrap();
     let writers: Vec<_> = (0..2u32)
@@ -201,13 +183,12 @@ fn two_writers_lose_nothing() {
         t.join().unwrap();
     }
     assert_eq!(rule_count(&w), 41, "1 rule + 2 × 20 new rules");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
 fn the_seed_samples_apply_through_sgsim_call() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let d = dir("seed");
+    let root = root();
+    let d = TempDir::new("seed");
     let w = d.join("seed.toml");
     std::fs::copy(root.join("examples/seed.toml"), &w).unwrap();
     let calls = root.join("examples/seed-calls.txt");
@@ -248,5 +229,4 @@ fn the_seed_samples_apply_through_sgsim_call() {
         "tcp 10.1.1.1:40000 -> 192.168.1.10:22",
     ]);
     assert_eq!(out.status.code(), Some(0), "10.0.0.0/8 is accepted");
-    let _ = std::fs::remove_dir_all(&d);
 }

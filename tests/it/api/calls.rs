@@ -1,6 +1,7 @@
 //! The API through its library entry point: response shapes, atomicity, idempotence across
 //! a save and reload, request ids, and the Import round trip.
 
+use crate::support::{load_toml, TempDir};
 use serde_json::Value;
 use sgsim::api::{self, describe::PERMISSION_JSON_FIELDS, import, CallContext};
 use sgsim::model::World;
@@ -39,7 +40,7 @@ private_ips = ["192.168.1.10"]
 "#;
 
 fn world() -> World {
-    world_file::load_str(WORLD, Format::Toml, "test").expect("test world loads")
+    load_toml(WORLD, "test")
 }
 
 fn call(w: &mut World, q: &str) -> api::Response {
@@ -205,19 +206,16 @@ fn import_round_trip_keeps_the_rules() {
     assert_eq!(a.name, b.name);
     assert_eq!(a.inner_access_policy, b.inner_access_policy);
     // And from a JSON file named by `import`.
-    let dir = std::env::temp_dir().join(format!("sgsim-import-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("web.json"), d.body.to_string()).unwrap();
+    let dir = TempDir::new("import");
+    dir.file("web.json", &d.body.to_string());
     let world_text = WORLD.replacen(
         "[[security_groups]]\nid = \"sg-web\"\nname = \"web\"\nvpc_id = \"vpc-1\"\nrules = [\n  { id = \"sgr-web-ssh\", direction = \"ingress\", ip_protocol = \"TCP\", port_range = \"22/22\", source_cidr_ip = \"10.0.0.0/8\" },\n]",
         "[[security_groups]]\nimport = \"web.json\"\ntype = \"normal\"",
         1,
     );
     assert_ne!(world_text, WORLD);
-    std::fs::write(dir.join("world.toml"), world_text).unwrap();
-    let from_file = world_file::load(&dir.join("world.toml")).unwrap();
+    let from_file = world_file::load(&dir.file("world.toml", &world_text)).unwrap();
     assert_eq!(from_file.group("sg-web").unwrap().rules, a.rules);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! Property tests of port ranges through the API's permission checks and world files.
 
-mod parser_support;
-
-use parser_support::*;
+use crate::support::arb::*;
+use crate::support::config;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use sgsim::api::permission::{validate_permission, ParamForm};

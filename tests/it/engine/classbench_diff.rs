@@ -80,7 +80,7 @@ fn data_dir() -> PathBuf {
             );
             dir
         }
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/classbench"),
+        None => crate::support::root().join("tests/data/classbench"),
     }
 }
 

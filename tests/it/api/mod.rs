@@ -1,0 +1,4 @@
+//! The API through its library entry point (`sgsim::api::call`).
+
+mod calls;
+mod props;

@@ -1,0 +1,4 @@
+//! The `sgsim` binary, run as a user runs it.
+
+mod call;
+mod commands;

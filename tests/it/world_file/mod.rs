@@ -1,0 +1,3 @@
+//! World files: fixed cases (the examples' round trip, refused values).
+
+mod roundtrip;
