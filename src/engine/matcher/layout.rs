@@ -2,7 +2,7 @@
 //! per classifier, and the optional split of a family's index by protocol class.
 
 use super::bits::Bits;
-use super::table::{filter_has, hash_key, pd_word, slot_pair, Classifier, Entry, Query, ANY_PROTO};
+use super::table::{Classifier, Entry, Query, ANY_PROTO};
 
 /// How tables are formed: the granularity new tables round prefix lengths down to, and the
 /// most entries one bucket may hold before an entry must look for (or open) another table.
@@ -23,6 +23,10 @@ const LAYOUTS: [Params; 3] = [
 
 /// Entry counts up to which all [`LAYOUTS`] are tried (above: the first two).
 pub(super) const TRY_ALL_UP_TO: usize = 20_000;
+
+/// The memory budget of a classifier, in heap bytes per entry it was built from: a layout
+/// (or the protocol split) above it is kept only when nothing fits (then the smallest).
+pub(super) const BYTES_PER_ENTRY: usize = 44;
 
 /// Entry counts below which only the default layout is built.
 const TRY_NONE_BELOW: usize = 64;
@@ -57,7 +61,8 @@ fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
 
 impl<A: Bits> Classifier<A> {
     /// Builds with each candidate layout and keeps the one whose lookups cost least on
-    /// sample packets drawn from the entries' own corners (counted work, deterministic).
+    /// sample packets drawn from the entries' own corners (counted work, deterministic)
+    /// among those within [`BYTES_PER_ENTRY`]; when none fits, the smallest.
     fn build(mut entries: Vec<Entry<A>>) -> Classifier<A> {
         entries.sort_by_key(|e| e.order);
         let layouts: &[Params] = if entries.len() < TRY_NONE_BELOW {
@@ -68,16 +73,23 @@ impl<A: Bits> Classifier<A> {
             &LAYOUTS[..2]
         };
         let samples = sample_queries(&entries);
-        let mut best: Option<(u64, Classifier<A>)> = None;
+        let budget = BYTES_PER_ENTRY * entries.len().max(1);
+        // (over budget, cost): within budget first, then the cheapest (or, over budget, the
+        // smallest).
+        let mut best: Option<((bool, u64), Classifier<A>)> = None;
         for &p in layouts {
             let c = Self::build_with(&entries, p);
+            let bytes = c.heap_bytes();
             let cost = if layouts.len() == 1 {
                 0
+            } else if bytes > budget {
+                bytes as u64
             } else {
                 samples.iter().map(|q| c.work(q)).sum()
             };
-            if best.as_ref().is_none_or(|(b, _)| cost < *b) {
-                best = Some((cost, c));
+            let key = (bytes > budget, cost);
+            if best.as_ref().is_none_or(|(b, _)| key < *b) {
+                best = Some((key, c));
             }
         }
         match best {
@@ -88,47 +100,7 @@ impl<A: Bits> Classifier<A> {
 
     /// The work a lookup does, in rough cycles: 4 per table probed, 1 per entry checked.
     fn work(&self, q: &Query<A>) -> u64 {
-        let mut best_order = u32::MAX;
-        let mut work = 0u64;
-        let pd_full = pd_word(q.proto, q.dport);
-        for t in &self.tables {
-            if t.min_order >= best_order {
-                break;
-            }
-            work += 4;
-            let kp = q.peer.and(t.peer_mask);
-            let kl = q.local.and(t.local_mask);
-            let pd = pd_full & t.pd_mask;
-            let h = hash_key(kp, kl, pd);
-            if !filter_has(&t.filter, t.fshift, h) {
-                continue;
-            }
-            let (i1, i2) = slot_pair(h ^ t.seed, t.shift);
-            let found = [t.slots.get(i1), t.slots.get(i2)]
-                .into_iter()
-                .flatten()
-                .chain(t.stash.iter())
-                .find(|s| s.end != 0 && s.peer == kp && s.local == kl && s.pd == pd);
-            let Some(s) = found else { continue };
-            if s.first >= best_order {
-                continue;
-            }
-            for e in self
-                .entries
-                .get(s.start as usize..s.end as usize)
-                .unwrap_or(&[])
-            {
-                work += 1;
-                if e.order >= best_order {
-                    break;
-                }
-                if e.matches(q) {
-                    best_order = e.order;
-                    break;
-                }
-            }
-        }
-        work
+        self.search::<true>(q, &[]).1
     }
 }
 
@@ -138,8 +110,9 @@ pub(super) enum Index<A: Bits> {
     /// Every entry in one classifier.
     One(Classifier<A>),
     /// By the packet's protocol — TCP, UDP, any other — each classifier holding the entries
-    /// of that protocol and those of any protocol. Chosen when its counted work is smaller
-    /// and the copies of any-protocol entries cost at most half the entries again.
+    /// of that protocol and those of any protocol. Chosen when its counted work is smaller,
+    /// the copies of any-protocol entries cost at most half the entries again and the three
+    /// fit the memory budget ([`BYTES_PER_ENTRY`]).
     ByProto(Box<[Classifier<A>; 3]>),
 }
 
@@ -177,7 +150,9 @@ impl<A: Bits> Index<A> {
             .iter()
             .map(|q| parts.get(proto_class(q.proto)).map_or(0, |c| c.work(q)))
             .sum();
-        if cost_parts < cost_one {
+        let bytes_parts = std::mem::size_of::<[Classifier<A>; 3]>()
+            + parts.iter().map(|c| c.heap_bytes()).sum::<usize>();
+        if cost_parts < cost_one && bytes_parts <= BYTES_PER_ENTRY * n {
             Index::ByProto(Box::new(parts))
         } else {
             Index::One(one)
