@@ -107,6 +107,7 @@ mod build;
 mod layout;
 mod lookup;
 mod table;
+mod update;
 
 use crate::engine::rule::EngineRule;
 use crate::model::{Family, Policy};
@@ -115,6 +116,7 @@ use ipnet::IpNet;
 use layout::{Index, TRY_ALL_UP_TO};
 use std::fmt;
 use table::{Entry, ANY_PROTO};
+pub use update::{LiveMatcher, UpdateError};
 
 /// Why a rule set cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
