@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo run --release --example trace_loop -- FILTERS TRACE [MIN_MS] [ANSWERS_OUT]
+//! cargo run --release --example trace_loop -- gen:RULES gen:PACKETS [MIN_MS]
 //! ```
 //!
+//! The second form times a generated set (`sgsim::generate`, seed 1) on aimed packets
+//! (seed 2).
 //! Prints one line: `set rules packets build_ms layout_bytes_per_rule allocator_bytes_per_rule
 //! ns_per_lookup mlookups_per_s checksum tables_probed_per_lookup`. The loop repeats the trace until it has had `MIN_MS` (default 300) of CPU time; the
 //! checksum (sum of the matched rule indexes, unmatched counting as -1, over one pass) lets
@@ -50,16 +53,28 @@ fn main() {
         std::process::exit(2);
     }
     let filters = Path::new(&args[1]);
-    let rules = load_filters(filters).unwrap_or_else(|e| {
-        eprintln!("{e}");
-        std::process::exit(2)
-    });
-    let trace = load_trace(Path::new(&args[2])).unwrap_or_else(|e| {
-        eprintln!("{e}");
-        std::process::exit(2)
-    });
+    let generated: Option<usize> = args[1].strip_prefix("gen:").and_then(|n| n.parse().ok());
+    let rules = match generated {
+        Some(n) => sgsim::generate::generate(n, 1),
+        None => load_filters(filters).unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(2)
+        }),
+    };
+    let packets: Vec<Packet> = if generated.is_some() {
+        let n: usize = args[2]
+            .strip_prefix("gen:")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
+        sgsim::generate::packets(&rules, n, 2)
+    } else {
+        let trace = load_trace(Path::new(&args[2])).unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(2)
+        });
+        trace.iter().map(|t| t.packet).collect()
+    };
     let min_ms: u128 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(300);
-    let packets: Vec<Packet> = trace.iter().map(|t| t.packet).collect();
     let before = ALLOCATOR.allocated();
     let t0 = Instant::now();
     let m = Matcher::compile(&rules).expect("compiles");

@@ -42,7 +42,7 @@ impl Tuple {
 /// Places the buckets (each a key hash and its slot) by bucketized cuckoo hashing: each in
 /// a free lane of one of its two candidate groups, evicting along a deterministic walk when
 /// both are full. Starts at ~90 % lane load; when more than a few buckets find no lane it
-/// retries with another seed, growing the table every other attempt; what still finds none
+/// (more than 2 + n / 8192) retries with another seed, growing the table every other attempt; what still finds none
 /// goes to a small stash searched linearly. Returns the groups, the stash and the seed.
 fn cuckoo_place(filled: &[(u64, Slot)]) -> (Vec<Group>, Vec<Slot>, u64) {
     let n = filled.len().max(1);
@@ -53,7 +53,7 @@ fn cuckoo_place(filled: &[(u64, Slot)]) -> (Vec<Group>, Vec<Slot>, u64) {
         let seed = attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let last = attempt + 1 == ATTEMPTS;
         let (g, stash) = cuckoo_try(filled, groups, seed);
-        if stash.len() <= 2 || last {
+        if stash.len() <= 2 + n / 8192 || last {
             return (g, stash, seed);
         }
         attempt += 1;
@@ -75,7 +75,7 @@ fn cuckoo_try(filled: &[(u64, Slot)], groups: usize, seed: u64) -> (Vec<Group>, 
     for &(h0, s0) in filled {
         let (mut h, mut s) = (h0, s0);
         let mut placed = false;
-        for kick in 0..128usize {
+        for kick in 0..256usize {
             let (a, b, tag) = place(h, seed, ng);
             s.tag = tag;
             let free = |gi: usize, g: &[Group]| {
@@ -129,7 +129,7 @@ fn cuckoo_try(filled: &[(u64, Slot)], groups: usize, seed: u64) -> (Vec<Group>, 
 /// The Bloom filter of a table's bucket keys (by their hashes): the words and the shift
 /// (see [`Table`]'s `filter`).
 fn build_filter(hashes: impl ExactSizeIterator<Item = u64>) -> (Vec<u64>, u32) {
-    let bits = (hashes.len() * 16).next_power_of_two().max(64);
+    let bits = (hashes.len() * 8).next_power_of_two().max(64);
     let fshift = 64 - bits.trailing_zeros();
     let mut filter = vec![0u64; bits / 64];
     for h in hashes {
@@ -316,9 +316,9 @@ impl<A: Bits> Classifier<A> {
                 pd_mask: tb.tuple.pd_mask(),
                 seed,
                 ngroups: groups.len() as u32,
-                groups,
-                stash,
-                filter,
+                groups: groups.into_boxed_slice(),
+                stash: stash.into_boxed_slice(),
+                filter: filter.into_boxed_slice(),
                 fshift,
             });
         }
@@ -387,9 +387,9 @@ mod tests {
                 pd_mask: 0,
                 seed: 0,
                 ngroups: 2,
-                groups,
-                stash,
-                filter,
+                groups: groups.into_boxed_slice(),
+                stash: stash.into_boxed_slice(),
+                filter: filter.into_boxed_slice(),
                 fshift,
             }],
             dports: entries.iter().map(pack_dports).collect(),

@@ -24,9 +24,10 @@ const LAYOUTS: [Params; 3] = [
 /// Entry counts up to which all [`LAYOUTS`] are tried (above: the first two).
 pub(super) const TRY_ALL_UP_TO: usize = 20_000;
 
-/// The memory budget of a classifier, in heap bytes per entry it was built from: a layout
-/// (or the protocol split) above it is kept only when nothing fits (then the smallest).
-pub(super) const BYTES_PER_ENTRY: usize = 44;
+/// The memory budget of a matcher, in heap bytes per rule, shared among its classifiers by
+/// their entries: a layout (or the protocol split) above its share is kept only when nothing
+/// fits (then the smallest).
+pub(super) const BYTES_PER_RULE: usize = 44;
 
 /// Entry counts below which only the default layout is built.
 const TRY_NONE_BELOW: usize = 64;
@@ -62,8 +63,8 @@ fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
 impl<A: Bits> Classifier<A> {
     /// Builds with each candidate layout and keeps the one whose lookups cost least on
     /// sample packets drawn from the entries' own corners (counted work, deterministic)
-    /// among those within [`BYTES_PER_ENTRY`]; when none fits, the smallest.
-    fn build(mut entries: Vec<Entry<A>>) -> Classifier<A> {
+    /// among those within `budget` heap bytes; when none fits, the smallest.
+    fn build(mut entries: Vec<Entry<A>>, budget: usize) -> Classifier<A> {
         entries.sort_by_key(|e| e.order);
         let layouts: &[Params] = if entries.len() < TRY_NONE_BELOW {
             &LAYOUTS[..1]
@@ -73,7 +74,6 @@ impl<A: Bits> Classifier<A> {
             &LAYOUTS[..2]
         };
         let samples = sample_queries(&entries);
-        let budget = BYTES_PER_ENTRY * entries.len().max(1);
         // (over budget, cost): within budget first, then the cheapest (or, over budget, the
         // smallest).
         let mut best: Option<((bool, u64), Classifier<A>)> = None;
@@ -112,7 +112,7 @@ pub(super) enum Index<A: Bits> {
     /// By the packet's protocol — TCP, UDP, any other — each classifier holding the entries
     /// of that protocol and those of any protocol. Chosen when its counted work is smaller,
     /// the copies of any-protocol entries cost at most half the entries again and the three
-    /// fit the memory budget ([`BYTES_PER_ENTRY`]).
+    /// fit the memory budget ([`BYTES_PER_RULE`]).
     ByProto(Box<[Classifier<A>; 3]>),
 }
 
@@ -129,7 +129,8 @@ fn proto_class(proto: u8) -> usize {
 impl<A: Bits> Index<A> {
     /// Builds a family's index from its entries. `split_ok`: whether splitting by protocol may be tried (the caller keeps it for sets
     /// small enough that the copies do not matter).
-    pub(super) fn build(mut entries: Vec<Entry<A>>, split_ok: bool) -> Index<A> {
+    /// `budget`: the heap bytes it may take (see [`BYTES_PER_RULE`]).
+    pub(super) fn build(mut entries: Vec<Entry<A>>, split_ok: bool, budget: usize) -> Index<A> {
         entries.sort_by_key(|e| e.order);
         let n = entries.len();
         let in_class =
@@ -138,13 +139,15 @@ impl<A: Bits> Index<A> {
             .map(|c| entries.iter().filter(|e| in_class(e, c)).count())
             .sum();
         if !split_ok || n < TRY_NONE_BELOW || copies > n + n / 2 {
-            return Index::One(Classifier::build(entries));
+            return Index::One(Classifier::build(entries, budget));
         }
         let samples = sample_queries(&entries);
         let parts: [Classifier<A>; 3] = [0, 1, 2].map(|c| {
-            Classifier::build(entries.iter().filter(|e| in_class(e, c)).copied().collect())
+            let part: Vec<Entry<A>> = entries.iter().filter(|e| in_class(e, c)).copied().collect();
+            let share = budget / copies.max(1) * part.len();
+            Classifier::build(part, share)
         });
-        let one = Classifier::build(entries);
+        let one = Classifier::build(entries, budget);
         let cost_one: u64 = samples.iter().map(|q| one.work(q)).sum();
         let cost_parts: u64 = samples
             .iter()
@@ -152,7 +155,7 @@ impl<A: Bits> Index<A> {
             .sum();
         let bytes_parts = std::mem::size_of::<[Classifier<A>; 3]>()
             + parts.iter().map(|c| c.heap_bytes()).sum::<usize>();
-        if cost_parts < cost_one && bytes_parts <= BYTES_PER_ENTRY * n {
+        if cost_parts < cost_one && bytes_parts <= budget {
             Index::ByProto(Box::new(parts))
         } else {
             Index::One(one)
@@ -213,8 +216,10 @@ mod tests {
         v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));
         let class_of =
             |e: &Entry<u32>, c: usize| e.flags & ANY_PROTO != 0 || proto_class(e.proto) == c;
-        let parts = [0, 1, 2]
-            .map(|c| Classifier::build(v4.iter().filter(|e| class_of(e, c)).copied().collect()));
+        let parts = [0, 1, 2].map(|c| {
+            let part = v4.iter().filter(|e| class_of(e, c)).copied().collect();
+            Classifier::build(part, usize::MAX)
+        });
         m.v4 = Index::ByProto(Box::new(parts));
         for p in crate::generate::packets(&rules, 3000, 10) {
             assert_eq!(

@@ -113,7 +113,7 @@ use crate::engine::rule::EngineRule;
 use crate::model::{Family, Policy};
 use bits::Bits;
 use ipnet::IpNet;
-use layout::{Index, TRY_ALL_UP_TO};
+use layout::{Index, BYTES_PER_RULE, TRY_ALL_UP_TO};
 use std::fmt;
 use table::{Entry, ANY_PROTO};
 pub use update::{LiveMatcher, UpdateError};
@@ -282,9 +282,13 @@ impl Matcher {
         }
         // Splitting by protocol copies any-protocol entries: only for sets up to 20k entries.
         let split_ok = v4.len() + v6.len() <= TRY_ALL_UP_TO;
+        // The memory budget, shared by the families in proportion to their entries.
+        let budget = BYTES_PER_RULE.saturating_mul(rules.len());
+        let share = |n: usize| budget / (v4.len() + v6.len()).max(1) * n;
+        let (b4, b6) = (share(v4.len()), share(v6.len()));
         Ok(Matcher {
-            v4: Index::build(v4, split_ok),
-            v6: Index::build(v6, split_ok),
+            v4: Index::build(v4, split_ok, b4),
+            v6: Index::build(v6, split_ok, b6),
             rules: rules.len(),
         })
     }

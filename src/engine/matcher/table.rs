@@ -141,13 +141,13 @@ pub(super) struct Table<A: Bits> {
     pub(super) ngroups: u32,
     // INVARIANT: groups.len() == ngroups >= 1; every bucket sits in one lane of one of its
     // two candidate groups (`place`) or in the stash, and in one place only.
-    pub(super) groups: Vec<Group>,
+    pub(super) groups: Box<[Group]>,
     /// Buckets cuckoo placement found no lane for (almost always empty).
-    pub(super) stash: Vec<Slot>,
-    /// A one-hash Bloom filter of the bucket keys (about 16 bits per key), indexed by the
+    pub(super) stash: Box<[Slot]>,
+    /// A one-hash Bloom filter of the bucket keys (8–16 bits per key), indexed by the
     /// top bits of the unseeded key hash: a probe whose bit is clear skips the slot reads.
     // INVARIANT: filter.len() << 6 == 1 << (64 - fshift), and every bucket key's bit is set.
-    pub(super) filter: Vec<u64>,
+    pub(super) filter: Box<[u64]>,
     /// `64 - log2(filter bits)`.
     pub(super) fshift: u32,
 }
@@ -181,9 +181,9 @@ impl<A: Bits> Classifier<A> {
                 .tables
                 .iter()
                 .map(|t| {
-                    t.groups.capacity() * std::mem::size_of::<Group>()
-                        + t.stash.capacity() * std::mem::size_of::<Slot>()
-                        + t.filter.capacity() * std::mem::size_of::<u64>()
+                    std::mem::size_of_val::<[Group]>(&t.groups)
+                        + std::mem::size_of_val::<[Slot]>(&t.stash)
+                        + std::mem::size_of_val::<[u64]>(&t.filter)
                 })
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Entry<A>>()
