@@ -96,13 +96,7 @@ fn packet() -> impl Strategy<Value = Packet> {
         prop::sample::select(&PORTS[..]),
         prop::sample::select(&PORTS[..]),
     )
-        .prop_map(|(protocol, (src, dst), sp, dp)| Packet {
-            protocol,
-            src,
-            src_port: sp,
-            dst,
-            dst_port: dp,
-        })
+        .prop_map(|(protocol, (src, dst), sp, dp)| Packet::new(protocol, src, sp, dst, dp).unwrap())
 }
 
 /// One step: insert a rule, or remove the live rule at a position (modulo the live count).
@@ -125,7 +119,7 @@ fn check(m: &LiveMatcher, packets: &[Packet]) -> Result<(), TestCaseError> {
     let live: Vec<(usize, &EngineRule)> = m.live_rules().collect();
     let rules: Vec<EngineRule> = live.iter().map(|(_, r)| (*r).clone()).collect();
     for p in packets {
-        for (peer, local) in [(p.src, p.dst), (p.dst, p.src)] {
+        for (peer, local) in [(p.src(), p.dst()), (p.dst(), p.src())] {
             let want = linear_scan_dir(&rules, p, peer, local).map(|i| live[i].0);
             prop_assert_eq!(m.lookup_dir(p, peer, local), want, "{:?}", p);
         }

@@ -50,8 +50,8 @@ struct Added {
 ///     peer: vec!["10.0.0.0/8".parse().unwrap()], local: None,
 /// };
 /// let mut m = LiveMatcher::new(vec![rule("a", 5, Policy::Accept)]).unwrap();
-/// let pkt = Packet { protocol: 6, src: "10.1.2.3".parse().unwrap(), src_port: 40000,
-///                    dst: "192.168.0.1".parse().unwrap(), dst_port: 22 };
+/// let pkt = Packet::new(6, "10.1.2.3".parse().unwrap(), 40000, "192.168.0.1".parse().unwrap(), 22)
+///     .unwrap();
 /// assert_eq!(m.lookup(&pkt), Some(0));
 /// let h = m.insert(rule("b", 1, Policy::Drop)).unwrap();
 /// assert_eq!(m.lookup(&pkt), Some(h));
@@ -113,7 +113,7 @@ fn key(r: &EngineRule, handle: u32) -> (u32, bool, &[u8], u32) {
 
 /// Whether the packet, peer and local addresses are all of one family.
 fn one_family(pkt: &Packet, peer: IpAddr, local: IpAddr) -> bool {
-    pkt.src.is_ipv4() == peer.is_ipv4() && peer.is_ipv4() == local.is_ipv4()
+    pkt.src().is_ipv4() == peer.is_ipv4() && peer.is_ipv4() == local.is_ipv4()
 }
 
 impl LiveMatcher {
@@ -248,7 +248,7 @@ impl LiveMatcher {
     /// local = destination), or `None` when no live rule matches.
     #[inline]
     pub fn lookup(&self, pkt: &Packet) -> Option<usize> {
-        self.lookup_dir(pkt, pkt.src, pkt.dst)
+        self.lookup_dir(pkt, pkt.src(), pkt.dst())
     }
 
     /// [`LiveMatcher::lookup`] with the peer and local addresses given (egress swaps them).
