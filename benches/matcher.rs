@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the compiled matcher: build and lookup apart, on the ClassBench
 //! sets that have a trace and generated sets (100 to 100k rules), with the linear scan as the
-//! baseline; and batch lookups on one thread and on two.
+//! baseline; batch lookups on one thread and on two; and online updates of a 10,000-rule
+//! [`LiveMatcher`] (`cargo bench --bench matcher -- update`).
 //!
 //! ClassBench sets: the ones shipped in `tests/data/classbench/`, or every set with a trace
 //! in the folder `SGSIM_CLASSBENCH_DIR` names (all 1k and 10k sets, for the full figures).
@@ -10,7 +11,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use sgsim::classbench::{load_filters, load_trace};
-use sgsim::engine::matcher::Matcher;
+use sgsim::engine::matcher::{LiveMatcher, Matcher};
 use sgsim::engine::rule::{linear_scan, EngineRule};
 use sgsim::model::Packet;
 use std::hint::black_box;
@@ -164,5 +165,85 @@ fn bench(c: &mut Criterion) {
     batch.finish();
 }
 
-criterion_group!(benches, bench);
+/// Online updates of a [`LiveMatcher`] of 10,000 rules (generated, and ClassBench fw1_10k
+/// when present): one insert followed by the removal of that rule (the overlay stays empty
+/// between iterations, so no rebuild is timed), one removal of a compiled rule followed by a
+/// rebuild (what a fold costs), and lookups with a full overlay (16 inserted + 16 removed).
+fn bench_updates(c: &mut Criterion) {
+    let mut sets: Vec<(String, Vec<EngineRule>, Vec<Packet>)> = Vec::new();
+    let rules = sgsim::generate::generate(10_000, 1);
+    let packets = sgsim::generate::packets(&rules, 10_000, 2);
+    sets.push(("gen_10000".into(), rules, packets));
+    let dir = data_dir();
+    if let (Ok(rules), Ok(trace)) = (
+        load_filters(&dir.join("fw1_10k")),
+        load_trace(&dir.join("fw1_10k_trace")),
+    ) {
+        sets.push((
+            "cb_fw1_10k".into(),
+            rules,
+            trace.into_iter().map(|t| t.packet).collect(),
+        ));
+    }
+    let mut g = c.benchmark_group("update");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for (name, rules, packets) in &sets {
+        let mut m = LiveMatcher::new(rules.clone()).unwrap();
+        let mut new = rules[rules.len() / 2].clone();
+        new.id = "bench-new".into();
+        g.bench_function(BenchmarkId::new("insert_then_remove", name), |b| {
+            b.iter(|| {
+                let h = m.insert(black_box(new.clone())).unwrap();
+                m.remove(h).unwrap()
+            })
+        });
+        assert_eq!(m.pending(), (0, 0));
+        g.bench_function(BenchmarkId::new("remove_then_rebuild", name), |b| {
+            b.iter_batched(
+                || m.clone(),
+                |mut m| {
+                    m.remove(rules.len() / 3).unwrap();
+                    m.rebuild().unwrap();
+                    m
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        // Lookups with 16 inserted and 16 removed rules pending, checked against a rebuild.
+        let mut full = LiveMatcher::new(rules.clone()).unwrap();
+        for i in 0..16 {
+            let mut r = rules[(i * 613) % rules.len()].clone();
+            r.id = format!("bench-{i}");
+            full.insert(r).unwrap();
+            full.remove((i * 997) % rules.len()).unwrap();
+        }
+        assert_eq!(full.pending(), (16, 16));
+        let mut fresh = full.clone();
+        fresh.rebuild().unwrap();
+        let step = (packets.len() / 500).max(1);
+        for p in packets.iter().step_by(step) {
+            assert_eq!(full.lookup(p), fresh.lookup(p), "{name}: {p:?}");
+        }
+        g.throughput(Throughput::Elements(packets.len() as u64));
+        for (label, lm) in [
+            ("lookup_overlay_empty", &fresh),
+            ("lookup_overlay_32", &full),
+        ] {
+            g.bench_function(BenchmarkId::new(label, name), |b| {
+                b.iter(|| {
+                    packets
+                        .iter()
+                        .filter(|p| lm.lookup(black_box(p)).is_some())
+                        .count()
+                })
+            });
+        }
+        g.throughput(Throughput::Elements(1));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_updates);
 criterion_main!(benches);

@@ -35,11 +35,12 @@ pub enum BenchSource {
         /// The target (`--to`), if any.
         to: Option<String>,
     },
-    /// A ClassBench filter set, with its trace when given (else generated packets).
+    /// A ClassBench filter set, with its trace when given, else the trace beside it
+    /// (`FILTERS_trace`) when there is one, else packets generated from the rules.
     ClassBench {
         /// The filter set.
         filters: PathBuf,
-        /// The trace, if any.
+        /// The trace, if given.
         trace: Option<PathBuf>,
     },
     /// A generated world ([`crate::generate_world`]) of a shape and `instances` instances.
@@ -73,6 +74,9 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Time budget for the reference's measurement (it is slow on large sets).
     pub reference_budget: Duration,
+    /// How many times the single-thread measurement is repeated (`--repeat`); the report
+    /// gives the median with the minimum and maximum.
+    pub repeat: usize,
 }
 
 impl Default for BenchOptions {
@@ -83,6 +87,7 @@ impl Default for BenchOptions {
             verify: 10_000,
             seed: 1,
             reference_budget: Duration::from_millis(1500),
+            repeat: 5,
         }
     }
 }
@@ -105,12 +110,21 @@ pub struct BenchReport {
     pub memory_method: &'static str,
     /// Packets checked matcher = reference before timing.
     pub verified: usize,
+    /// Where the timed packets come from (`trace FILE`, `generated from the rules, seed S`,
+    /// `generated for the world, seed S`).
+    pub packet_source: String,
     /// Distinct packets in the timing set.
     pub packets: usize,
     /// Lookups timed per measurement.
     pub lookups: usize,
-    /// Matcher, one thread.
+    /// Matcher, one thread: the median of the repeated measurements.
     pub matcher_single_thread_lookups_per_s: u64,
+    /// The slowest of the repeated single-thread measurements.
+    pub matcher_single_thread_min: u64,
+    /// The fastest of the repeated single-thread measurements.
+    pub matcher_single_thread_max: u64,
+    /// How many single-thread measurements were made.
+    pub repeats: usize,
     /// Reference, one thread (over at most the time budget).
     pub reference_single_thread_lookups_per_s: u64,
     /// Lookups the reference measurement made.
@@ -145,12 +159,16 @@ impl BenchReport {
             self.verified
         ));
         line(format!(
-            "timed: {} lookups over {} distinct packets",
-            self.lookups, self.packets
+            "timed: {} lookups over {} distinct packets ({}), {} times",
+            self.lookups, self.packets, self.packet_source, self.repeats
         ));
         line(format!(
             "matcher single-thread: {} lookups/s",
             self.matcher_single_thread_lookups_per_s
+        ));
+        line(format!(
+            "matcher single-thread range: {}-{} lookups/s (median above, of {} runs)",
+            self.matcher_single_thread_min, self.matcher_single_thread_max, self.repeats
         ));
         line(format!(
             "reference single-thread: {} lookups/s ({} lookups)",
@@ -219,19 +237,32 @@ pub fn run(source: &BenchSource, opts: &BenchOptions) -> Result<BenchReport, Ben
         BenchSource::ClassBench { filters, trace } => {
             let rules =
                 classbench::load_filters(filters).map_err(|e| BenchError::Input(e.to_string()))?;
-            let packets = match trace {
-                Some(t) => classbench::load_trace(t)
-                    .map_err(|e| BenchError::Input(e.to_string()))?
-                    .into_iter()
-                    .map(|tp| tp.packet)
-                    .collect(),
-                None => generate::packets(&rules, opts.packets.clamp(1, 100_000), opts.seed),
+            let trace = trace.clone().or_else(|| beside_trace(filters));
+            let (packets, packet_source) = match &trace {
+                Some(t) => (
+                    classbench::load_trace(t)
+                        .map_err(|e| BenchError::Input(e.to_string()))?
+                        .into_iter()
+                        .map(|tp| tp.packet)
+                        .collect(),
+                    format!("trace {}", t.display()),
+                ),
+                None => (
+                    generate::packets(&rules, opts.packets.clamp(1, 100_000), opts.seed),
+                    format!("generated from the rules, seed {}", opts.seed),
+                ),
             };
             let name = filters.file_name().map_or_else(
                 || filters.display().to_string(),
                 |n| n.to_string_lossy().to_string(),
             );
-            run_rules(format!("classbench {name}"), &rules, &packets, opts)
+            run_rules(
+                format!("classbench {name}"),
+                &rules,
+                &packets,
+                packet_source,
+                opts,
+            )
         }
         BenchSource::Generate { n, seed } => {
             let rules = generate::generate(*n, *seed);
@@ -240,6 +271,7 @@ pub fn run(source: &BenchSource, opts: &BenchOptions) -> Result<BenchReport, Ben
                 format!("generated {n} rules seed {seed}"),
                 &rules,
                 &packets,
+                format!("generated from the rules, seed {}", opts.seed),
                 opts,
             )
         }
@@ -263,6 +295,35 @@ pub fn run(source: &BenchSource, opts: &BenchOptions) -> Result<BenchReport, Ben
             )
         }
     }
+}
+
+/// The trace beside a filter set (`FILTERS_trace`), when that file exists.
+fn beside_trace(filters: &std::path::Path) -> Option<PathBuf> {
+    let name = filters.file_name()?.to_string_lossy().to_string();
+    let t = filters.with_file_name(format!("{name}_trace"));
+    t.is_file().then_some(t)
+}
+
+/// Repeats [`time_single`] `repeat` times (at least once): the median, minimum and maximum
+/// rate, and the lookups of one measurement.
+fn time_repeated<T>(
+    items: &[T],
+    lookups: usize,
+    repeat: usize,
+    mut f: impl FnMut(&T) -> usize,
+) -> ((u64, u64, u64), usize) {
+    let mut rates = Vec::with_capacity(repeat.max(1));
+    let mut done = 0;
+    for _ in 0..repeat.max(1) {
+        let (rate, n) = time_single(items, lookups, &mut f);
+        rates.push(rate);
+        done = n;
+    }
+    rates.sort_unstable();
+    let median = rates.get(rates.len() / 2).copied().unwrap_or(0);
+    let min = rates.first().copied().unwrap_or(0);
+    let max = rates.last().copied().unwrap_or(0);
+    ((median, min, max), done)
 }
 
 fn threads(opts: &BenchOptions) -> usize {
@@ -365,6 +426,7 @@ pub fn run_rules(
     source: String,
     rules: &[EngineRule],
     packets: &[Packet],
+    packet_source: String,
     opts: &BenchOptions,
 ) -> Result<BenchReport, BenchError> {
     if packets.is_empty() {
@@ -379,7 +441,9 @@ pub fn run_rules(
         _ => (m.heap_bytes(), "layout"),
     };
     let verified = verify_rules(rules, &m, packets, opts.verify)?;
-    let (single, lookups) = time_single(packets, opts.packets, |p| m.lookup(p).unwrap_or(0));
+    let (single, lookups) = time_repeated(packets, opts.packets, opts.repeat, |p| {
+        m.lookup(p).unwrap_or(0)
+    });
     let (reference, reference_lookups) = time_budget(
         packets,
         opts.packets,
@@ -395,9 +459,11 @@ pub fn run_rules(
         memory_bytes,
         memory_method,
         verified,
+        packet_source,
         packets.len(),
         lookups,
         single,
+        opts.repeat,
         reference,
         reference_lookups,
         threads,
@@ -413,9 +479,11 @@ fn report(
     memory_bytes: usize,
     memory_method: &'static str,
     verified: usize,
+    packet_source: String,
     packets: usize,
     lookups: usize,
-    single: u64,
+    single: (u64, u64, u64),
+    repeats: usize,
     reference: u64,
     reference_lookups: usize,
     threads: usize,
@@ -429,15 +497,19 @@ fn report(
         bytes_per_rule: memory_bytes as f64 / rules.max(1) as f64,
         memory_method,
         verified,
+        packet_source,
         packets,
         lookups,
-        matcher_single_thread_lookups_per_s: single,
+        matcher_single_thread_lookups_per_s: single.0,
+        matcher_single_thread_min: single.1,
+        matcher_single_thread_max: single.2,
+        repeats: repeats.max(1),
         reference_single_thread_lookups_per_s: reference,
         reference_lookups,
         threads,
         matcher_multi_thread_lookups_per_s: multi,
-        speedup_vs_reference: single as f64 / reference.max(1) as f64,
-        speedup_threads: multi as f64 / single.max(1) as f64,
+        speedup_vs_reference: single.0 as f64 / reference.max(1) as f64,
+        speedup_threads: multi as f64 / single.0.max(1) as f64,
     }
 }
 
@@ -579,7 +651,7 @@ pub fn run_world(
     let score = |d: Result<crate::model::Decision, reference::TargetError>| {
         d.map_or(0, |d| d.verdict as usize)
     };
-    let (single, lookups) = time_single(&queries, opts.packets, |q| {
+    let (single, lookups) = time_repeated(&queries, opts.packets, opts.repeat, |q| {
         score(m.decide(&q.packet, Some(&q.to), q.direction))
     });
     let (reference, reference_lookups) = time_budget(
@@ -607,9 +679,11 @@ pub fn run_world(
         memory_bytes,
         memory_method,
         sample.len(),
+        format!("generated for the world, seed {}", opts.seed),
         queries.len(),
         lookups,
         single,
+        opts.repeat,
         reference,
         reference_lookups,
         threads,
@@ -629,11 +703,15 @@ mod tests {
             verify: 500,
             seed: 3,
             reference_budget: Duration::from_millis(50),
+            repeat: 3,
         };
         let r = run(&BenchSource::Generate { n: 500, seed: 1 }, &opts).unwrap();
         assert_eq!(r.rules, 500);
         assert_eq!(r.verified, 500);
         assert!(r.matcher_single_thread_lookups_per_s > 0);
+        assert_eq!(r.repeats, 3);
+        assert!(r.matcher_single_thread_min <= r.matcher_single_thread_lookups_per_s);
+        assert!(r.matcher_single_thread_lookups_per_s <= r.matcher_single_thread_max);
         let text = r.to_text();
         let line = text
             .lines()
@@ -645,6 +723,48 @@ mod tests {
         assert!(n.parse::<u64>().is_ok(), "{line}");
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(json["rules"], 500);
+    }
+
+    #[test]
+    fn classbench_bench_uses_the_trace_beside_the_set() {
+        let dir = std::env::temp_dir().join(format!("sgsim-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let filters = dir.join("tiny_1k");
+        std::fs::write(
+            &filters,
+            "@10.0.0.0/8\t0.0.0.0/0\t0 : 65535\t22 : 22\t0x06/0xFF\t0x0000/0x0000\n\
+             @0.0.0.0/0\t0.0.0.0/0\t0 : 65535\t0 : 65535\t0x00/0x00\t0x0000/0x0000\n",
+        )
+        .unwrap();
+        let opts = BenchOptions {
+            packets: 2_000,
+            threads: Some(1),
+            verify: 100,
+            seed: 3,
+            reference_budget: Duration::from_millis(20),
+            repeat: 2,
+        };
+        let source = BenchSource::ClassBench {
+            filters: filters.clone(),
+            trace: None,
+        };
+        let generated = run(&source, &opts).unwrap();
+        assert!(
+            generated.packet_source.starts_with("generated"),
+            "{generated:?}"
+        );
+        std::fs::write(
+            dir.join("tiny_1k_trace"),
+            "167772161\t1\t1000\t22\t6\t0\t0\n3232235521\t1\t1000\t80\t17\t0\t1\n",
+        )
+        .unwrap();
+        let traced = run(&source, &opts).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(traced.packet_source.starts_with("trace "), "{traced:?}");
+        assert_eq!(traced.packets, 2);
+        assert_eq!(traced.verified, 2);
+        assert_eq!(traced.repeats, 2);
+        assert!(traced.to_text().contains("tiny_1k_trace"));
     }
 
     #[test]
@@ -676,6 +796,7 @@ mod tests {
             verify: 300,
             seed: 3,
             reference_budget: Duration::from_millis(50),
+            repeat: 1,
         };
         let r = run_world("world w.toml".into(), &world, None, &opts).unwrap();
         assert_eq!(r.verified, 300);

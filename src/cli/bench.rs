@@ -19,7 +19,8 @@ pub struct BenchArgs {
     /// A ClassBench filter set (line order is priority).
     #[arg(long, value_name = "FILE")]
     classbench: Option<PathBuf>,
-    /// The ClassBench trace to time (default: packets generated from the rules).
+    /// The ClassBench trace to time (default: the trace beside the set, `FILE_trace`, when
+    /// there is one, else packets generated from the rules).
     #[arg(long, value_name = "FILE", requires = "classbench")]
     trace: Option<PathBuf>,
     /// A generated rule set of N rules.
@@ -62,6 +63,10 @@ pub struct BenchArgs {
     /// Threads of the batch measurement (default: every core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// How many times the single-thread timing is repeated (the median is reported, with the
+    /// minimum and maximum).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    repeat: usize,
     /// Packets checked matcher = reference before timing.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     verify: usize,
@@ -103,8 +108,8 @@ pub fn run(args: &BenchArgs) -> i32 {
             seed: args.seed,
         }
     };
-    if args.threads == Some(0) || args.packets == 0 {
-        super::error("`--threads` and `--packets` must be at least 1");
+    if args.threads == Some(0) || args.packets == 0 || args.repeat == 0 {
+        super::error("`--threads`, `--packets` and `--repeat` must be at least 1");
         return 2;
     }
     let opts = BenchOptions {
@@ -112,6 +117,7 @@ pub fn run(args: &BenchArgs) -> i32 {
         threads: args.threads,
         verify: args.verify,
         seed: args.seed,
+        repeat: args.repeat,
         ..BenchOptions::default()
     };
     match bench::run(&source, &opts) {

@@ -9,8 +9,6 @@ pub(super) trait Bits:
 {
     /// Address width in bits.
     const WIDTH: u8;
-    /// Zero.
-    const ZERO: Self;
     /// The mask of a prefix of `len` bits (`len` ≤ WIDTH).
     fn mask(len: u8) -> Self;
     /// Bitwise and.
@@ -25,7 +23,6 @@ pub(super) trait Bits:
 
 impl Bits for u32 {
     const WIDTH: u8 = 32;
-    const ZERO: u32 = 0;
     #[inline(always)]
     fn mask(len: u8) -> u32 {
         u32::MAX
@@ -50,7 +47,6 @@ impl Bits for u32 {
 
 impl Bits for u128 {
     const WIDTH: u8 = 128;
-    const ZERO: u128 = 0;
     #[inline(always)]
     fn mask(len: u8) -> u128 {
         u128::MAX

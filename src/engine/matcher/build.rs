@@ -3,7 +3,7 @@
 
 use super::bits::Bits;
 use super::layout::Params;
-use super::table::{hash_key, pd_word, slot_pair, Classifier, Entry, Slot, Table};
+use super::table::{hash_key, pd_word, place, Classifier, Entry, Group, Slot, Table, LANES};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -39,80 +39,101 @@ impl Tuple {
     }
 }
 
-/// Places the buckets' slots by cuckoo hashing (each key in one of its two candidate
-/// slots), changing the seed and growing the table a few times until every key has a place;
-/// keys that still find none go to a small stash searched linearly. Returns the slots, the
-/// stash, the shift and the seed.
-#[allow(clippy::type_complexity)]
-fn cuckoo_place<A: Bits>(filled: &[Slot<A>]) -> (Vec<Slot<A>>, Vec<Slot<A>>, u32, u64) {
+/// Places the buckets (each a key hash and its slot) by bucketized cuckoo hashing: each in
+/// a free lane of one of its two candidate groups, evicting along a deterministic walk when
+/// both are full. Starts at ~90 % lane load; when more than a few buckets find no lane it
+/// (more than 2 + n / 8192) retries with another seed, growing the table every other attempt; what still finds none
+/// goes to a small stash searched linearly. Returns the groups, the stash and the seed.
+fn cuckoo_place(filled: &[(u64, Slot)]) -> (Vec<Group>, Vec<Slot>, u64) {
     let n = filled.len().max(1);
-    let mut cap = (n * if n <= 512 { 4 } else { 2 })
-        .next_power_of_two()
-        .max(4);
+    let mut groups = (n * 10).div_ceil(LANES * 9).max(1);
     const ATTEMPTS: u64 = 8;
     let mut attempt: u64 = 0;
     loop {
-        let shift = 64 - cap.trailing_zeros();
         let seed = attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let last = attempt + 1 == ATTEMPTS;
-        let (slots, stash) = cuckoo_try(filled, cap, shift, seed);
-        if stash.is_empty() || last {
-            return (slots, stash, shift, seed);
+        let (g, stash) = cuckoo_try(filled, groups, seed);
+        if stash.len() <= 2 + n / 8192 || last {
+            return (g, stash, seed);
         }
         attempt += 1;
-        if attempt.is_multiple_of(4) {
-            cap *= 2;
+        if attempt.is_multiple_of(2) {
+            groups += groups / 8 + 1;
         }
     }
 }
 
-/// One cuckoo placement attempt with a given size and seed: the slots and the stash.
-fn cuckoo_try<A: Bits>(
-    filled: &[Slot<A>],
-    cap: usize,
-    shift: u32,
-    seed: u64,
-) -> (Vec<Slot<A>>, Vec<Slot<A>>) {
-    let mut slots = vec![Slot::<A>::EMPTY; cap];
+/// One placement attempt with a given number of groups and seed: the groups and the stash.
+fn cuckoo_try(filled: &[(u64, Slot)], groups: usize, seed: u64) -> (Vec<Group>, Vec<Slot>) {
+    // INVARIANT: groups <= u32::MAX (there are fewer buckets than entries).
+    let ng = groups as u32;
+    let mut g = vec![Group::EMPTY; groups];
+    // The key hash of each occupied lane, for moving its bucket on eviction.
+    let mut hashes = vec![[0u64; LANES]; groups];
     let mut stash = Vec::new();
-    let pair = |s: &Slot<A>| slot_pair(hash_key(s.peer, s.local, s.pd) ^ seed, shift);
-    for item in filled {
-        let mut cur = *item;
-        let (a, b) = pair(&cur);
-        let mut pos = if slots.get(a).is_some_and(|s| s.end == 0) {
-            a
-        } else {
-            b
-        };
+    let mut walk = 0usize;
+    for &(h0, s0) in filled {
+        let (mut h, mut s) = (h0, s0);
         let mut placed = false;
-        for _ in 0..64 {
-            let Some(slot) = slots.get_mut(pos) else {
+        for kick in 0..256usize {
+            let (a, b, tag) = place(h, seed, ng);
+            s.tag = tag;
+            let free = |gi: usize, g: &[Group]| {
+                g.get(gi)
+                    .and_then(|x| x.lens.iter().position(|&l| l == 0))
+                    .map(|lane| (gi, lane))
+            };
+            let spot = free(a, &g).or_else(|| free(b, &g));
+            let (gi, lane, evict) = match spot {
+                Some((gi, lane)) => (gi, lane, false),
+                None => {
+                    walk = walk.wrapping_add(1);
+                    let gi = if kick % 2 == 0 { a } else { b };
+                    (gi, walk % LANES, true)
+                }
+            };
+            let (Some(grp), Some(hs)) = (g.get_mut(gi), hashes.get_mut(gi)) else {
                 break;
             };
-            if slot.end == 0 {
-                *slot = cur;
+            let (Some(tg), Some(ln), Some(st), Some(hh)) = (
+                grp.tags.get_mut(lane),
+                grp.lens.get_mut(lane),
+                grp.starts.get_mut(lane),
+                hs.get_mut(lane),
+            ) else {
+                break;
+            };
+            let old = (
+                *hh,
+                Slot {
+                    tag: *tg,
+                    len: *ln,
+                    start: *st,
+                },
+            );
+            (*tg, *ln, *st, *hh) = (s.tag, s.len, s.start, h);
+            if !evict {
                 placed = true;
                 break;
             }
-            std::mem::swap(slot, &mut cur);
-            let (a, b) = pair(&cur);
-            pos = if pos == a { b } else { a };
+            (h, s) = old;
         }
         if !placed {
-            stash.push(cur);
+            let (_, _, tag) = place(h, seed, ng);
+            stash.push(Slot { tag, ..s });
         }
     }
-    (slots, stash)
+    (g, stash)
 }
 
-/// The Bloom filter of a table's bucket keys: the words and the shift (see [`Table`]'s
-/// `filter`).
-fn build_filter<A: Bits>(filled: &[Slot<A>]) -> (Vec<u64>, u32) {
-    let bits = (filled.len() * 16).next_power_of_two().max(64);
+/// The Bloom filter of a table's bucket keys (by their hashes): the words and the shift
+/// (see [`Table`]'s `filter`).
+fn build_filter(hashes: impl ExactSizeIterator<Item = u64>) -> (Vec<u64>, u32) {
+    let bits = (hashes.len() * 8).next_power_of_two().max(64);
     let fshift = 64 - bits.trailing_zeros();
     let mut filter = vec![0u64; bits / 64];
-    for s in filled {
-        let b = hash_key(s.peer, s.local, s.pd) >> fshift;
+    for h in hashes {
+        let b = h >> fshift;
         if let Some(w) = filter.get_mut((b >> 6) as usize) {
             *w |= 1 << (b & 63);
         }
@@ -274,7 +295,7 @@ impl<A: Bits> Classifier<A> {
             // Deterministic layout: buckets by their first entry's order.
             let mut buckets: Vec<((A, A, u32), Vec<u32>)> = tb.buckets.into_iter().collect();
             buckets.sort_by_key(|(_, v)| v.first().copied().unwrap_or(u32::MAX));
-            let mut filled: Vec<Slot<A>> = Vec::with_capacity(buckets.len());
+            let mut filled: Vec<(u64, Slot)> = Vec::with_capacity(buckets.len());
             for ((peer, local, pd), members) in buckets {
                 let start = out_entries.len() as u32;
                 for m in members {
@@ -282,29 +303,22 @@ impl<A: Bits> Classifier<A> {
                         out_entries.push(*e);
                     }
                 }
-                filled.push(Slot {
-                    peer,
-                    local,
-                    pd,
-                    first: out_entries
-                        .get(start as usize)
-                        .map_or(u32::MAX, |e| e.order),
-                    start,
-                    end: out_entries.len() as u32,
-                });
+                // INVARIANT: a bucket holds at most `params.cap` (< 2^16) entries.
+                let len = (out_entries.len() as u32 - start) as u16;
+                filled.push((hash_key(peer, local, pd), Slot { tag: 0, len, start }));
             }
-            let (slots, stash, shift, seed) = cuckoo_place(&filled);
-            let (filter, fshift) = build_filter(&filled);
+            let (groups, stash, seed) = cuckoo_place(&filled);
+            let (filter, fshift) = build_filter(filled.iter().map(|f| f.0));
             tables.push(Table {
                 min_order: tb.min_order,
                 peer_mask: A::mask(tb.tuple.peer_len),
                 local_mask: A::mask(tb.tuple.local_len),
                 pd_mask: tb.tuple.pd_mask(),
-                shift,
                 seed,
-                slots,
-                stash,
-                filter,
+                ngroups: groups.len() as u32,
+                groups: groups.into_boxed_slice(),
+                stash: stash.into_boxed_slice(),
+                filter: filter.into_boxed_slice(),
                 fshift,
             });
         }
@@ -322,34 +336,9 @@ mod tests {
     use super::*;
     use crate::engine::matcher::table::{Query, ANY_PROTO};
 
-    fn slot(peer: u32, first: u32) -> Slot<u32> {
-        Slot {
-            peer,
-            local: 7,
-            pd: 0,
-            first,
-            start: first,
-            end: first + 1,
-        }
-    }
-
     #[test]
-    fn cuckoo_places_every_key_once_and_stashes_the_rest() {
-        let filled: Vec<Slot<u32>> = (0..10).map(|i| slot(i * 7919, i)).collect();
-        // Four slots for ten keys: at least six go to the stash.
-        let (slots, stash) = cuckoo_try(&filled, 4, 62, 0);
-        let (filter, fshift) = build_filter(&filled);
-        assert!(stash.len() >= 6);
-        let mut seen: Vec<u32> = slots
-            .iter()
-            .filter(|s| s.end != 0)
-            .chain(stash.iter())
-            .map(|s| s.first)
-            .collect();
-        seen.sort();
-        assert_eq!(seen, (0..10).collect::<Vec<_>>());
-        // A table built this way answers for every key, stashed or not.
-        let entries: Vec<Entry<u32>> = (0..10)
+    fn cuckoo_places_every_bucket_once_and_stashes_the_rest() {
+        let entries: Vec<Entry<u32>> = (0..40)
             .map(|i| Entry {
                 order: i,
                 rule: 100 + i,
@@ -365,23 +354,48 @@ mod tests {
                 flags: ANY_PROTO,
             })
             .collect();
+        let filled: Vec<(u64, Slot)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    hash_key(e.peer, e.local, 0),
+                    Slot {
+                        tag: 0,
+                        len: 1,
+                        start: e.order,
+                    },
+                )
+            })
+            .collect();
+        // Two groups (eight lanes) for forty buckets: at least 32 go to the stash.
+        let (groups, stash) = cuckoo_try(&filled, 2, 0);
+        assert!(stash.len() >= 32);
+        let mut seen: Vec<u32> = groups
+            .iter()
+            .flat_map(|g| (0..LANES).filter(|&l| g.lens[l] != 0).map(|l| g.starts[l]))
+            .chain(stash.iter().map(|s| s.start))
+            .collect();
+        seen.sort();
+        assert_eq!(seen, (0..40).collect::<Vec<_>>());
+        // A table built this way answers for every key, stashed or not.
+        let (filter, fshift) = build_filter(filled.iter().map(|f| f.0));
         let c = Classifier {
             tables: vec![Table {
                 min_order: 0,
                 peer_mask: u32::MAX,
                 local_mask: u32::MAX,
                 pd_mask: 0,
-                shift: 62,
                 seed: 0,
-                slots,
-                stash,
-                filter,
+                ngroups: 2,
+                groups: groups.into_boxed_slice(),
+                stash: stash.into_boxed_slice(),
+                filter: filter.into_boxed_slice(),
                 fshift,
             }],
             dports: entries.iter().map(pack_dports).collect(),
             entries,
         };
-        for i in 0..10u32 {
+        for i in 0..40u32 {
             let q = Query {
                 peer: i * 7919,
                 local: 7,
@@ -399,5 +413,9 @@ mod tests {
             dport: 2,
         };
         assert_eq!(c.lookup(&miss), None);
+        // The full placement leaves (almost) nothing in the stash at ~90 % load.
+        let (groups, stash, _) = cuckoo_place(&filled);
+        assert!(stash.len() <= 2, "{}", stash.len());
+        assert!(groups.len() * LANES < 40 * 2);
     }
 }

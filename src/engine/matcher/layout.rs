@@ -2,7 +2,7 @@
 //! per classifier, and the optional split of a family's index by protocol class.
 
 use super::bits::Bits;
-use super::table::{filter_has, hash_key, pd_word, slot_pair, Classifier, Entry, Query, ANY_PROTO};
+use super::table::{Classifier, Entry, Query, ANY_PROTO};
 
 /// How tables are formed: the granularity new tables round prefix lengths down to, and the
 /// most entries one bucket may hold before an entry must look for (or open) another table.
@@ -23,6 +23,11 @@ const LAYOUTS: [Params; 3] = [
 
 /// Entry counts up to which all [`LAYOUTS`] are tried (above: the first two).
 pub(super) const TRY_ALL_UP_TO: usize = 20_000;
+
+/// The memory budget of a matcher, in heap bytes per rule, shared among its classifiers by
+/// their entries: a layout (or the protocol split) above its share is kept only when nothing
+/// fits (then the smallest).
+pub(super) const BYTES_PER_RULE: usize = 44;
 
 /// Entry counts below which only the default layout is built.
 const TRY_NONE_BELOW: usize = 64;
@@ -57,8 +62,9 @@ fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
 
 impl<A: Bits> Classifier<A> {
     /// Builds with each candidate layout and keeps the one whose lookups cost least on
-    /// sample packets drawn from the entries' own corners (counted work, deterministic).
-    fn build(mut entries: Vec<Entry<A>>) -> Classifier<A> {
+    /// sample packets drawn from the entries' own corners (counted work, deterministic)
+    /// among those within `budget` heap bytes; when none fits, the smallest.
+    fn build(mut entries: Vec<Entry<A>>, budget: usize) -> Classifier<A> {
         entries.sort_by_key(|e| e.order);
         let layouts: &[Params] = if entries.len() < TRY_NONE_BELOW {
             &LAYOUTS[..1]
@@ -68,16 +74,22 @@ impl<A: Bits> Classifier<A> {
             &LAYOUTS[..2]
         };
         let samples = sample_queries(&entries);
-        let mut best: Option<(u64, Classifier<A>)> = None;
+        // (over budget, cost): within budget first, then the cheapest (or, over budget, the
+        // smallest).
+        let mut best: Option<((bool, u64), Classifier<A>)> = None;
         for &p in layouts {
             let c = Self::build_with(&entries, p);
+            let bytes = c.heap_bytes();
             let cost = if layouts.len() == 1 {
                 0
+            } else if bytes > budget {
+                bytes as u64
             } else {
                 samples.iter().map(|q| c.work(q)).sum()
             };
-            if best.as_ref().is_none_or(|(b, _)| cost < *b) {
-                best = Some((cost, c));
+            let key = (bytes > budget, cost);
+            if best.as_ref().is_none_or(|(b, _)| key < *b) {
+                best = Some((key, c));
             }
         }
         match best {
@@ -88,47 +100,7 @@ impl<A: Bits> Classifier<A> {
 
     /// The work a lookup does, in rough cycles: 4 per table probed, 1 per entry checked.
     fn work(&self, q: &Query<A>) -> u64 {
-        let mut best_order = u32::MAX;
-        let mut work = 0u64;
-        let pd_full = pd_word(q.proto, q.dport);
-        for t in &self.tables {
-            if t.min_order >= best_order {
-                break;
-            }
-            work += 4;
-            let kp = q.peer.and(t.peer_mask);
-            let kl = q.local.and(t.local_mask);
-            let pd = pd_full & t.pd_mask;
-            let h = hash_key(kp, kl, pd);
-            if !filter_has(&t.filter, t.fshift, h) {
-                continue;
-            }
-            let (i1, i2) = slot_pair(h ^ t.seed, t.shift);
-            let found = [t.slots.get(i1), t.slots.get(i2)]
-                .into_iter()
-                .flatten()
-                .chain(t.stash.iter())
-                .find(|s| s.end != 0 && s.peer == kp && s.local == kl && s.pd == pd);
-            let Some(s) = found else { continue };
-            if s.first >= best_order {
-                continue;
-            }
-            for e in self
-                .entries
-                .get(s.start as usize..s.end as usize)
-                .unwrap_or(&[])
-            {
-                work += 1;
-                if e.order >= best_order {
-                    break;
-                }
-                if e.matches(q) {
-                    best_order = e.order;
-                    break;
-                }
-            }
-        }
-        work
+        self.search::<true>(q, &[]).1
     }
 }
 
@@ -138,8 +110,9 @@ pub(super) enum Index<A: Bits> {
     /// Every entry in one classifier.
     One(Classifier<A>),
     /// By the packet's protocol — TCP, UDP, any other — each classifier holding the entries
-    /// of that protocol and those of any protocol. Chosen when its counted work is smaller
-    /// and the copies of any-protocol entries cost at most half the entries again.
+    /// of that protocol and those of any protocol. Chosen when its counted work is smaller,
+    /// the copies of any-protocol entries cost at most half the entries again and the three
+    /// fit the memory budget ([`BYTES_PER_RULE`]).
     ByProto(Box<[Classifier<A>; 3]>),
 }
 
@@ -156,7 +129,8 @@ fn proto_class(proto: u8) -> usize {
 impl<A: Bits> Index<A> {
     /// Builds a family's index from its entries. `split_ok`: whether splitting by protocol may be tried (the caller keeps it for sets
     /// small enough that the copies do not matter).
-    pub(super) fn build(mut entries: Vec<Entry<A>>, split_ok: bool) -> Index<A> {
+    /// `budget`: the heap bytes it may take (see [`BYTES_PER_RULE`]).
+    pub(super) fn build(mut entries: Vec<Entry<A>>, split_ok: bool, budget: usize) -> Index<A> {
         entries.sort_by_key(|e| e.order);
         let n = entries.len();
         let in_class =
@@ -165,19 +139,23 @@ impl<A: Bits> Index<A> {
             .map(|c| entries.iter().filter(|e| in_class(e, c)).count())
             .sum();
         if !split_ok || n < TRY_NONE_BELOW || copies > n + n / 2 {
-            return Index::One(Classifier::build(entries));
+            return Index::One(Classifier::build(entries, budget));
         }
         let samples = sample_queries(&entries);
         let parts: [Classifier<A>; 3] = [0, 1, 2].map(|c| {
-            Classifier::build(entries.iter().filter(|e| in_class(e, c)).copied().collect())
+            let part: Vec<Entry<A>> = entries.iter().filter(|e| in_class(e, c)).copied().collect();
+            let share = budget / copies.max(1) * part.len();
+            Classifier::build(part, share)
         });
-        let one = Classifier::build(entries);
+        let one = Classifier::build(entries, budget);
         let cost_one: u64 = samples.iter().map(|q| one.work(q)).sum();
         let cost_parts: u64 = samples
             .iter()
             .map(|q| parts.get(proto_class(q.proto)).map_or(0, |c| c.work(q)))
             .sum();
-        if cost_parts < cost_one {
+        let bytes_parts = std::mem::size_of::<[Classifier<A>; 3]>()
+            + parts.iter().map(|c| c.heap_bytes()).sum::<usize>();
+        if cost_parts < cost_one && bytes_parts <= budget {
             Index::ByProto(Box::new(parts))
         } else {
             Index::One(one)
@@ -238,8 +216,10 @@ mod tests {
         v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));
         let class_of =
             |e: &Entry<u32>, c: usize| e.flags & ANY_PROTO != 0 || proto_class(e.proto) == c;
-        let parts = [0, 1, 2]
-            .map(|c| Classifier::build(v4.iter().filter(|e| class_of(e, c)).copied().collect()));
+        let parts = [0, 1, 2].map(|c| {
+            let part = v4.iter().filter(|e| class_of(e, c)).copied().collect();
+            Classifier::build(part, usize::MAX)
+        });
         m.v4 = Index::ByProto(Box::new(parts));
         for p in crate::generate::packets(&rules, 3000, 10) {
             assert_eq!(

@@ -3,17 +3,11 @@
 
 use super::bits::Bits;
 use super::layout::Index;
-use super::table::{filter_has, hash_key, pd_word, slot_pair, Classifier, Query, Slot};
+use super::table::{filter_has, hash_key, pd_word, place, Classifier, Group, Query, LANES};
 use super::Matcher;
 use crate::model::Packet;
 use rayon::prelude::*;
 use std::net::IpAddr;
-
-/// All ones when `b`, else zero.
-#[inline(always)]
-fn mask_of(b: bool) -> u32 {
-    0u32.wrapping_sub(u32::from(b))
-}
 
 /// Whether `port` lies in a packed interval.
 #[inline(always)]
@@ -22,21 +16,52 @@ fn in_packed(d: u32, port: u16) -> bool {
     port.wrapping_sub((d >> 16) as u16) <= d as u16
 }
 
+/// Whether a rule index is marked in a bit set (an empty set marks nothing).
+#[inline(always)]
+pub(super) fn marked(set: &[u64], rule: u32) -> bool {
+    set.get((rule >> 6) as usize)
+        .is_some_and(|w| (w >> (rule & 63)) & 1 != 0)
+}
+
+/// The best match so far, and the counted work when asked for.
+struct Best {
+    order: u32,
+    rule: u32,
+    work: u64,
+}
+
 impl<A: Bits> Classifier<A> {
     /// The best (smallest order) matching entry: `(order, rule)`.
-    ///
-    /// Per table: mask the packet, hash once, read the key's two candidate slots and select
-    /// the matching one without branching; only a bucket that exists and can still improve
-    /// the match is scanned.
     #[inline]
     pub(super) fn lookup(&self, q: &Query<A>) -> Option<(u32, u32)> {
-        let mut best_order = u32::MAX;
-        let mut best_rule = u32::MAX;
+        self.search::<false>(q, &[]).0
+    }
+
+    /// [`Classifier::lookup`] that ignores entries of the rules marked in `dead` (see
+    /// [`marked`]), and the work it did in rough cycles (4 per table probed, 1 per entry
+    /// checked) when `COUNT`.
+    ///
+    /// Per table: mask the packet, hash once, test the Bloom filter, then scan the buckets
+    /// of its two candidate groups whose tag is the key's (almost always one) — only when
+    /// their best entry can still improve the match.
+    #[inline]
+    pub(super) fn search<const COUNT: bool>(
+        &self,
+        q: &Query<A>,
+        dead: &[u64],
+    ) -> (Option<(u32, u32)>, u64) {
+        let mut best = Best {
+            order: u32::MAX,
+            rule: u32::MAX,
+            work: 0,
+        };
         let pd_full = pd_word(q.proto, q.dport);
-        let empty = Slot::<A>::EMPTY;
         for t in &self.tables {
-            if t.min_order >= best_order {
+            if t.min_order >= best.order {
                 break;
+            }
+            if COUNT {
+                best.work += 4;
             }
             let kp = q.peer.and(t.peer_mask);
             let kl = q.local.and(t.local_mask);
@@ -45,53 +70,86 @@ impl<A: Bits> Classifier<A> {
             if !filter_has(&t.filter, t.fshift, h) {
                 continue;
             }
-            let (i1, i2) = slot_pair(h ^ t.seed, t.shift);
-            let s1 = t.slots.get(i1).unwrap_or(&empty);
-            let s2 = t.slots.get(i2).unwrap_or(&empty);
-            let m1 = mask_of((s1.peer == kp) & (s1.local == kl) & (s1.pd == pd));
-            let m2 = mask_of((s2.peer == kp) & (s2.local == kl) & (s2.pd == pd));
-            let (s1, m1) = match t
-                .stash
-                .iter()
-                .find(|s| s.peer == kp && s.local == kl && s.pd == pd)
-            {
-                Some(s) => (s, u32::MAX),
-                None => (s1, m1),
-            };
-            let first = (s1.first & m1) | (s2.first & m2) | !(m1 | m2);
-            if first >= best_order {
-                continue;
+            let (g1, g2, tag) = place(h, t.seed, t.ngroups);
+            if let Some(g) = t.groups.get(g1) {
+                self.scan_group::<COUNT>(g, tag, q, dead, &mut best);
             }
-            let start = ((s1.start & m1) | (s2.start & m2)) as usize;
-            let end = ((s1.end & m1) | (s2.end & m2)) as usize;
-            // Entries are by order: the first that matches is the bucket's best, and once one
-            // cannot beat the match, none after it can. The port column skips most entries
-            // without touching them.
-            let ports = self.dports.get(start..end).unwrap_or(&[]);
-            let bucket = self.entries.get(start..end).unwrap_or(&[]);
-            for (&d, e) in ports.iter().zip(bucket) {
-                if !in_packed(d, q.dport) {
-                    continue;
+            if g2 != g1 {
+                if let Some(g) = t.groups.get(g2) {
+                    self.scan_group::<COUNT>(g, tag, q, dead, &mut best);
                 }
-                if e.order >= best_order {
-                    break;
-                }
-                if e.matches(q) {
-                    best_order = e.order;
-                    best_rule = e.rule;
-                    break;
+            }
+            for s in &t.stash {
+                if s.tag == tag {
+                    self.scan::<COUNT>(s.start, s.len, q, dead, &mut best);
                 }
             }
         }
-        (best_rule != u32::MAX).then_some((best_order, best_rule))
+        let found = (best.rule != u32::MAX).then_some((best.order, best.rule));
+        (found, best.work)
+    }
+
+    /// Scans the buckets of a group's lanes tagged `tag`.
+    #[inline(always)]
+    fn scan_group<const COUNT: bool>(
+        &self,
+        g: &Group,
+        tag: u16,
+        q: &Query<A>,
+        dead: &[u64],
+        best: &mut Best,
+    ) {
+        for lane in 0..LANES {
+            if g.tags.get(lane) == Some(&tag) {
+                let start = g.starts.get(lane).copied().unwrap_or(0);
+                let len = g.lens.get(lane).copied().unwrap_or(0);
+                self.scan::<COUNT>(start, len, q, dead, best);
+            }
+        }
+    }
+
+    /// Scans one bucket. Entries are by order: the first that matches is the bucket's best,
+    /// and once one cannot beat the match, none after it can. The port column skips most
+    /// entries without touching them.
+    #[inline(always)]
+    fn scan<const COUNT: bool>(
+        &self,
+        start: u32,
+        len: u16,
+        q: &Query<A>,
+        dead: &[u64],
+        best: &mut Best,
+    ) {
+        let (start, end) = (start as usize, start as usize + usize::from(len));
+        let bucket = self.entries.get(start..end).unwrap_or(&[]);
+        if bucket.first().is_none_or(|e| e.order >= best.order) {
+            return;
+        }
+        let ports = self.dports.get(start..end).unwrap_or(&[]);
+        for (&d, e) in ports.iter().zip(bucket) {
+            if COUNT {
+                best.work += 1;
+            }
+            if !in_packed(d, q.dport) {
+                continue;
+            }
+            if e.order >= best.order {
+                break;
+            }
+            if e.matches(q) && !marked(dead, e.rule) {
+                best.order = e.order;
+                best.rule = e.rule;
+                break;
+            }
+        }
     }
 }
 
 impl<A: Bits> Index<A> {
-    /// The best matching entry of the classifier for the query's protocol.
+    /// [`Index::lookup`] ignoring the rules marked in `dead`.
     #[inline]
-    pub(super) fn lookup(&self, q: &Query<A>) -> Option<(u32, u32)> {
-        self.part(q.proto).lookup(q)
+    pub(super) fn search(&self, q: &Query<A>, dead: &[u64]) -> Option<(u32, u32)> {
+        self.part(q.proto).search::<false>(q, dead).0
     }
 }
 
@@ -111,26 +169,45 @@ impl Matcher {
     /// packet makes one) matches nothing: the answer is `None`, never a panic.
     #[inline]
     pub fn lookup_dir(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> Option<usize> {
+        self.search_dir(pkt, peer, local, &[])
+            .map(|(_, rule)| rule as usize)
+    }
+
+    /// The best matching `(order, rule index)` ignoring the rules whose index is marked in
+    /// the bit set `dead` (word `i / 64`, bit `i % 64`), for [`super::LiveMatcher`].
+    #[inline]
+    pub(super) fn search_dir(
+        &self,
+        pkt: &Packet,
+        peer: IpAddr,
+        local: IpAddr,
+        dead: &[u64],
+    ) -> Option<(u32, u32)> {
         let (proto, sport, dport) = (pkt.protocol, pkt.src_port, pkt.dst_port);
         // The rule's family (ICMP: IPv4 …) follows the packet's, i.e. its source address.
-        let found = match (pkt.src(), peer, local) {
-            (IpAddr::V4(_), IpAddr::V4(p), IpAddr::V4(l)) => self.v4.lookup(&Query {
-                peer: u32::from(p),
-                local: u32::from(l),
-                proto,
-                sport,
-                dport,
-            }),
-            (IpAddr::V6(_), IpAddr::V6(p), IpAddr::V6(l)) => self.v6.lookup(&Query {
-                peer: u128::from(p),
-                local: u128::from(l),
-                proto,
-                sport,
-                dport,
-            }),
+        match (pkt.src(), peer, local) {
+            (IpAddr::V4(_), IpAddr::V4(p), IpAddr::V4(l)) => self.v4.search(
+                &Query {
+                    peer: u32::from(p),
+                    local: u32::from(l),
+                    proto,
+                    sport,
+                    dport,
+                },
+                dead,
+            ),
+            (IpAddr::V6(_), IpAddr::V6(p), IpAddr::V6(l)) => self.v6.search(
+                &Query {
+                    peer: u128::from(p),
+                    local: u128::from(l),
+                    proto,
+                    sport,
+                    dport,
+                },
+                dead,
+            ),
             _ => None,
-        };
-        found.map(|(_, rule)| rule as usize)
+        }
     }
 
     /// How many hash tables a lookup of this packet (ingress orientation) probes: those

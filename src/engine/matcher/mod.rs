@@ -38,13 +38,16 @@
 //!
 //! Lookup: entries were inserted by increasing order, so tables are created in increasing
 //! order of their best (smallest) order; a lookup visits them in that order and **stops as
-//! soon as a table's best order cannot beat the match it already has**. Each bucket's key
-//! sits in one of two candidate slots (cuckoo hashing at build time, with a rarely used
-//! stash), so a probe is one hash, two slot reads and a branch-free select — preceded by a
-//! per-table one-hash Bloom filter of the bucket keys (16–32 bits per key, in L1 for the
-//! ClassBench sets) that rules out most probes before the slot reads; the bucket is
-//! scanned only when its best entry can still improve the match, and its first matching entry
-//! is its best. IPv4 and IPv6 packets use separate classifiers (`u32` and `u128` keys). A
+//! soon as a table's best order cannot beat the match it already has**. Buckets sit in
+//! groups of four lanes (bucketized cuckoo hashing at build time, ~90 % of the lanes used,
+//! with a rarely used stash); a lane holds a 16-bit tag of the key's hash and the bucket's
+//! entry range, not the key — every entry is checked against its own full fields anyway, so
+//! a tag collision costs a scan, never a wrong answer. A probe is one hash and a per-table
+//! one-hash Bloom filter of the bucket keys (8–16 bits per key, in L1 for the ClassBench
+//! sets) that rules out most tables before the two candidate groups are read; a bucket is
+//! scanned only when its first (best) entry can still improve the match, and its first
+//! matching entry is its best. IPv4 and IPv6 packets use separate classifiers (`u32` and
+//! `u128` keys). A
 //! packet is of one family, so a peer network whose rule's local CIDR or confined family
 //! (ICMP, ICMPv6) is of the other family can match nothing and is not lowered; a query whose
 //! addresses differ in family (no valid packet makes one) matches nothing.
@@ -52,8 +55,30 @@
 //! # Modules
 //!
 //! `bits` (the address-width trait), `table` (the compiled layout and its hashing), `build`
-//! (building one layout's tables), `layout` (choosing the layout and the protocol split),
-//! `lookup` (the probes and the public queries).
+//! (building one layout's tables), `layout` (choosing the layout and the protocol split
+//! within the memory budget), `lookup` (the probes and the public queries), `update`
+//! ([`LiveMatcher`]: online inserts and removals).
+//!
+//! # Memory budget
+//!
+//! The layout choice and the protocol split keep a matcher within 44 heap bytes per rule
+//! (shared by the families in proportion to their entries): among the layouts within budget
+//! the cheapest counted work wins; when none fits, the smallest. Per entry: 28 bytes (IPv4)
+//! plus a 4-byte port word; per bucket ~9 bytes of lanes and 1–2 of filter; per table ~80
+//! bytes. Measured by the counting allocator: 34–44 B/rule on the fifteen ClassBench sets
+//! (fw2_1k was 212 with 24-byte full-key slots at ≤ 50 % load), 47.5 at 100k generated rules.
+//!
+//! # Online updates
+//!
+//! [`LiveMatcher`] keeps a compiled base and applies single-rule changes beside it: a removal
+//! sets the rule's bit in a set the base's lookup skips on a match (tables' and buckets' best
+//! orders stay lower bounds, so early termination stays exact); an insert goes to an overlay
+//! sorted by decision key, each rule tagged with its position among the base's rules in
+//! decision order (binary search), so that it beats the base's match of order `b` exactly
+//! when its position is at most `b` — the overlay is read only up to that point, protocol and
+//! destination port checked first. Past max(32, n/256) pending changes the live rules are
+//! compiled afresh. Median ~1.5–2 µs per update at 10,000 rules; the rebuild every ~36
+//! updates makes the mean ~0.8–0.9 ms (see `benches/README.md`).
 //!
 //! # Why this design
 //!
@@ -84,15 +109,23 @@
 //! top-byte table of candidate tables, the order in the port column, a branch-free
 //! `matches`, a bit-mask bucket scan, more layouts with smaller buckets.
 //!
-//! **Limits** (honest): on ClassBench the lookup visits 3.5–9 tables (the sets keep 6–27
-//! tuples and spread their best matches uniformly over the rule list, so early termination
-//! helps less than on security-group sets), about 3 ns per table the filter rules out plus
-//! the bucket scans (4–28 entries iterated per lookup): 19–51 M lookups/s on the 1k sets
-//! and 11–34 M/s on the 10k sets on this machine, mostly below the 50 M/s (1k) target and
-//! around the 20 M/s (10k) one.
-//! Getting there would need a pre-filter that rules out tuples per packet (tuple pruning by
-//! per-field prefix lookups) or a decision tree in front of the tables. Medians are in
-//! `benches/README.md`.
+//! Tried in the round of issue 11 (callgrind instructions per lookup, which stay stable on
+//! the shared machine; side-by-side wall-clock rounds for the ratios): 4-lane tagged groups
+//! instead of full-key slots — same instruction count (acl1_1k 639 → 659, fw2_1k 613 → 612),
+//! memory 2–5× smaller, kept; the memory budget — it forbids the protocol split on some sets
+//! (ipc2_1k then probes 5.3 tables instead of 2.9) and costs up to ~10 % there, kept for the
+//! 48 B/rule target; a Bloom filter of 8–16 instead of 16–32 bits per key — +1–6 %
+//! instructions, needed for generated 100k to stay under 48 B/rule, kept.
+//!
+//! **Limits** (honest): on ClassBench the lookup visits 3.4–8.6 tables and costs 510–1,190
+//! instructions (the sets keep 6–27 tuples and spread their best matches uniformly over the
+//! rule list, so early termination helps less than on security-group sets); about a third
+//! of that is the bucket scans (port column first) and a third the per-table hash and filter.
+//! Side by side with TupleMerge, PartitionSort and CutSplit on this machine it is 0.65–3.0×
+//! the best of them (median 1.35×, `benches/README.md`), far from 3× on every set: CutSplit's
+//! decision tree wins on fw2_1k. Getting there would need far fewer tables visited — a cut
+//! tree or per-field pre-classification in front of the tables — which this round did not
+//! reach.
 //!
 //! # Complexity
 //!
@@ -100,21 +133,24 @@
 //! |---|---|
 //! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
 //! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
-//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, plus 24-byte (IPv4) slots at ≤ 50 % load and 2–4 filter bytes per bucket; ~93 bytes per rule at 100k generated rules |
+//! | [`LiveMatcher::insert`], [`LiveMatcher::remove`] | O(log n + overlay) (a binary search, a sorted insert); a rebuild every max(32, n/256) changes |
+//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, ~9 bytes of lanes and 1–2 filter bytes per bucket; within 44 bytes per rule when a layout fits |
 
 mod bits;
 mod build;
 mod layout;
 mod lookup;
 mod table;
+mod update;
 
 use crate::engine::rule::EngineRule;
 use crate::model::{Family, Policy};
 use bits::Bits;
 use ipnet::IpNet;
-use layout::{Index, TRY_ALL_UP_TO};
+use layout::{Index, BYTES_PER_RULE, TRY_ALL_UP_TO};
 use std::fmt;
 use table::{Entry, ANY_PROTO};
+pub use update::{LiveMatcher, UpdateError};
 
 /// Why a rule set cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,9 +316,13 @@ impl Matcher {
         }
         // Splitting by protocol copies any-protocol entries: only for sets up to 20k entries.
         let split_ok = v4.len() + v6.len() <= TRY_ALL_UP_TO;
+        // The memory budget, shared by the families in proportion to their entries.
+        let budget = BYTES_PER_RULE.saturating_mul(rules.len());
+        let share = |n: usize| budget / (v4.len() + v6.len()).max(1) * n;
+        let (b4, b6) = (share(v4.len()), share(v6.len()));
         Ok(Matcher {
-            v4: Index::build(v4, split_ok),
-            v6: Index::build(v6, split_ok),
+            v4: Index::build(v4, split_ok, b4),
+            v6: Index::build(v6, split_ok, b6),
             rules: rules.len(),
         })
     }

@@ -80,36 +80,51 @@ pub(super) fn hash_key<A: Bits>(peer: A, local: A, pd: u32) -> u64 {
     (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// One hash slot: a bucket's key and its entries' range. Empty when `end == 0` (every
-/// bucket has an entry, so an occupied slot has `end > start >= 0`).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Slot<A: Bits> {
-    pub(super) peer: A,
-    pub(super) local: A,
-    pub(super) pd: u32,
-    /// The order of the bucket's first (best) entry.
-    pub(super) first: u32,
+/// One bucket's place in a table: a 16-bit tag of its key's hash and its entries' range.
+/// The key itself is not stored: every entry is checked against its own full fields, so a
+/// bucket whose tag collides with the query's is scanned for nothing and never gives a
+/// wrong answer. An empty lane has `len == 0` (every bucket has an entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Slot {
+    pub(super) tag: u16,
+    pub(super) len: u16,
     pub(super) start: u32,
-    pub(super) end: u32,
 }
 
-impl<A: Bits> Slot<A> {
-    /// An empty slot: no entries, and a key no query has (a query's `pd` fits in 24 bits).
-    pub(super) const EMPTY: Slot<A> = Slot {
-        peer: A::ZERO,
-        local: A::ZERO,
-        pd: u32::MAX,
-        first: u32::MAX,
-        start: 0,
-        end: 0,
+/// Lanes per [`Group`].
+pub(super) const LANES: usize = 4;
+
+/// Four slots sharing one cache-line half: a key may sit in any lane of its two candidate
+/// groups (bucketized cuckoo hashing, which fills ~90 % of the lanes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Group {
+    pub(super) tags: [u16; LANES],
+    pub(super) lens: [u16; LANES],
+    pub(super) starts: [u32; LANES],
+}
+
+impl Group {
+    /// A group of empty lanes.
+    pub(super) const EMPTY: Group = Group {
+        tags: [0; LANES],
+        lens: [0; LANES],
+        starts: [0; LANES],
     };
 }
 
-/// A key's two candidate slots in a table of `2^(64 - shift)` slots.
+/// A key hash's two candidate groups among `groups` and its tag, under a table's seed.
 #[inline(always)]
-pub(super) fn slot_pair(h: u64, shift: u32) -> (usize, usize) {
-    let h2 = (h ^ (h >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    ((h >> shift) as usize, (h2 >> shift) as usize)
+pub(super) fn place(h: u64, seed: u64, groups: u32) -> (usize, usize, u16) {
+    let hs = h ^ seed;
+    let h2 = (hs ^ (hs >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    let n = u64::from(groups);
+    // Truncations intended: multiply-range reduction of the high halves, a tag from the
+    // middle bits.
+    (
+        (((hs >> 32) * n) >> 32) as usize,
+        (((h2 >> 32) * n) >> 32) as usize,
+        (h2 >> 8) as u16,
+    )
 }
 
 /// One tuple's hash table.
@@ -120,19 +135,19 @@ pub(super) struct Table<A: Bits> {
     pub(super) peer_mask: A,
     pub(super) local_mask: A,
     pub(super) pd_mask: u32,
-    /// `64 - log2(slots.len())`.
-    pub(super) shift: u32,
     /// Hash seed (changed at build time until cuckoo placement succeeds).
     pub(super) seed: u64,
-    // INVARIANT: slots.len() is a power of two 2^(64 - shift); every bucket's key sits in
-    // one of its two candidate slots (`slot_pair`) or in the stash, and in one place only.
-    pub(super) slots: Vec<Slot<A>>,
-    /// Keys cuckoo placement found no slot for (almost always empty).
-    pub(super) stash: Vec<Slot<A>>,
-    /// A one-hash Bloom filter of the bucket keys (about 16 bits per key), indexed by the
+    /// `groups.len()` (at least 1).
+    pub(super) ngroups: u32,
+    // INVARIANT: groups.len() == ngroups >= 1; every bucket sits in one lane of one of its
+    // two candidate groups (`place`) or in the stash, and in one place only.
+    pub(super) groups: Box<[Group]>,
+    /// Buckets cuckoo placement found no lane for (almost always empty).
+    pub(super) stash: Box<[Slot]>,
+    /// A one-hash Bloom filter of the bucket keys (8–16 bits per key), indexed by the
     /// top bits of the unseeded key hash: a probe whose bit is clear skips the slot reads.
     // INVARIANT: filter.len() << 6 == 1 << (64 - fshift), and every bucket key's bit is set.
-    pub(super) filter: Vec<u64>,
+    pub(super) filter: Box<[u64]>,
     /// `64 - log2(filter bits)`.
     pub(super) fshift: u32,
 }
@@ -166,8 +181,9 @@ impl<A: Bits> Classifier<A> {
                 .tables
                 .iter()
                 .map(|t| {
-                    (t.slots.capacity() + t.stash.capacity()) * std::mem::size_of::<Slot<A>>()
-                        + t.filter.capacity() * std::mem::size_of::<u64>()
+                    std::mem::size_of_val::<[Group]>(&t.groups)
+                        + std::mem::size_of_val::<[Slot]>(&t.stash)
+                        + std::mem::size_of_val::<[u64]>(&t.filter)
                 })
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Entry<A>>()

@@ -4,5 +4,6 @@
 mod classbench_diff;
 mod large_worlds;
 mod matcher_prop;
+mod matcher_update_prop;
 mod world_matcher_prop;
 mod world_matcher_scenarios;
