@@ -36,6 +36,7 @@ pub struct CallArgs {
 pub fn split_calls(text: &str) -> Vec<(usize, String)> {
     let mut calls: Vec<(usize, String)> = Vec::new();
     let mut open = false; // whether the last call may continue on the next line
+    let text = world_file::reference::strip_bom(text);
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.is_empty() {
@@ -115,7 +116,10 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
         let resp = match api::call(&mut world, query, &ctx) {
             Ok(r) => r,
             Err(e) => {
-                super::error(format!("{place}undecodable query: {e}"));
+                super::error(format!(
+                    "{place}undecodable query: {}",
+                    world_file::quote(&e.to_string())
+                ));
                 status = 2;
                 break;
             }

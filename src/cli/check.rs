@@ -290,8 +290,13 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
             return Ok(None);
         }
         let bl = split_batch_line(trimmed);
-        let packet =
-            parse_packet(bl.packet).map_err(|e| format!("invalid packet `{}`: {e}", bl.packet))?;
+        let packet = parse_packet(bl.packet).map_err(|e| {
+            format!(
+                "invalid packet `{}`: {}",
+                world_file::quote(bl.packet),
+                world_file::quote(&e.to_string())
+            )
+        })?;
         let direction = bl.direction.unwrap_or(default_direction);
         let to = bl.to.or(args.to.as_deref());
         let d = matcher
@@ -320,6 +325,14 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
                 Err(e) => {
                     read_error = Some(e);
                     break;
+                }
+            }
+        }
+        if first_line == 1 {
+            // A byte-order mark before the first line is not part of it.
+            if let Some(l) = lines.first_mut() {
+                if let Some(rest) = l.strip_prefix('\u{feff}') {
+                    *l = rest.to_string();
                 }
             }
         }

@@ -39,10 +39,20 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
-/// Prints a one-line error on stderr (control characters escaped).
+/// The longest error line printed, in characters; a longer one is cut (input quoted in it
+/// is already bounded, this is the last guard).
+const ERROR_LIMIT: usize = 1000;
+
+/// Prints a one-line error on stderr (control characters escaped, at most
+/// [`ERROR_LIMIT`] characters).
 pub fn error(message: impl std::fmt::Display) {
     use std::io::Write;
-    let line = sgsim::world_file::one_line(&message.to_string());
+    let mut line = sgsim::world_file::one_line(&message.to_string());
+    if let Some((end, _)) = line.char_indices().nth(ERROR_LIMIT) {
+        let total = line.len();
+        line.truncate(end);
+        line.push_str(&format!("… ({total} bytes)"));
+    }
     let _ = writeln!(std::io::stderr(), "error: {line}");
 }
 

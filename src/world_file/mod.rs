@@ -7,6 +7,7 @@
 //! ENI needs at least one group, as in the cloud.
 
 mod raw;
+pub mod reference;
 mod write;
 
 pub use raw::snake_case;
@@ -90,6 +91,18 @@ pub fn one_line(s: &str) -> String {
 
 impl std::error::Error for WorldError {}
 
+/// The most characters of an input that an error message quotes.
+pub const QUOTE_LIMIT: usize = 200;
+
+/// A piece of input as an error message quotes it: at most [`QUOTE_LIMIT`] characters, with
+/// `…` and the full length in bytes when cut.
+pub fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_LIMIT) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &s[..end], s.len()),
+    }
+}
+
 /// Loads and validates a world file; the format is chosen by the extension.
 pub fn load(path: &Path) -> Result<World, WorldError> {
     let origin = path.display().to_string();
@@ -106,13 +119,15 @@ pub fn load(path: &Path) -> Result<World, WorldError> {
 
 /// Reads a file to a string, with a one-line error naming it.
 pub(crate) fn read(path: &Path) -> Result<String, WorldError> {
-    std::fs::read_to_string(path).map_err(|e| WorldError {
-        origin: path.display().to_string(),
-        position: None,
-        context: None,
-        message: format!("cannot read: {}", io_reason(&e)),
-        api_error: None,
-    })
+    std::fs::read_to_string(path)
+        .map(|t| reference::strip_bom(&t).to_string())
+        .map_err(|e| WorldError {
+            origin: path.display().to_string(),
+            position: None,
+            context: None,
+            message: format!("cannot read: {}", io_reason(&e)),
+            api_error: None,
+        })
 }
 
 /// A short, lower-case reason for an I/O error.
@@ -640,10 +655,15 @@ fn import_group(
         let file = file
             .as_str()
             .ok_or("field `import`: must be the name of a JSON file")?;
-        let path = base.map_or_else(|| Path::new(file).to_path_buf(), |b| b.join(file));
+        let path =
+            reference::resolve_under(base, file).map_err(|m| format!("field `import`: {m}"))?;
         let shown = path.display();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("field `import`: cannot read `{shown}`: {}", io_reason(&e)))?;
+        let text = reference::read_bounded(&path)
+            .map_err(|m| format!("field `import`: cannot read `{shown}`: {m}"))?;
+        if let Err((pos, m)) = raw::check_json_keys(&text) {
+            let at = pos.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+            return Err(format!("field `import`: `{shown}{at}`: {m}"));
+        }
         let mut response: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("field `import`: `{shown}` is not JSON: {e}"))?;
         if let serde_json::Value::Object(r) = &mut response {
