@@ -102,7 +102,7 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
     } else {
         Some(lock(&target)?)
     };
-    let mut world = world_file::load(&args.world).map_err(|e| e.to_string())?;
+    let (mut world, text) = world_file::load_with_text(&args.world).map_err(|e| e.to_string())?;
     let original = world.clone();
     let ctx = CallContext::now_utc();
     let mut status = 0;
@@ -142,12 +142,38 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
         }
     }
     if !args.dry_run && world != original {
-        let text = world_file::to_string(&world, format)
-            .map_err(|e| format!("{shown}: cannot write the world: {e}"))?;
+        let text = new_text(&args.world, &text, format, &original, &world)?;
         write_atomic(&target, text.as_bytes())
             .map_err(|e| format!("{shown}: cannot write: {}", io_reason(&e)))?;
     }
     Ok(status)
+}
+
+/// The world file's new text: the old text edited where the world changed, or, when the
+/// edit cannot be made, the world written whole (with a note saying why).
+fn new_text(
+    path: &Path,
+    old: &str,
+    format: Format,
+    before: &sgsim::model::World,
+    after: &sgsim::model::World,
+) -> Result<String, String> {
+    let shown = path.display().to_string();
+    match world_file::edit_text(old, format, &shown, path.parent(), before, after) {
+        Ok(edited) => {
+            for n in &edited.notes {
+                super::note(format!("{shown}: {n}"));
+            }
+            Ok(edited.text)
+        }
+        Err(why) => {
+            super::note(format!(
+                "{shown}: the file is written whole, without its comments and layout: {why}"
+            ));
+            world_file::to_string(after, format)
+                .map_err(|e| format!("{shown}: cannot write the world: {e}"))
+        }
+    }
 }
 
 /// Takes the exclusive lock on `FILE.lock`, beside the real file; held until dropped.

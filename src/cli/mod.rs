@@ -56,6 +56,14 @@ pub fn error(message: impl std::fmt::Display) {
     let _ = writeln!(std::io::stderr(), "error: {line}");
 }
 
+/// Prints a one-line note on stderr (`note: …`), for what the user should know but is not
+/// an error.
+pub fn note(message: impl std::fmt::Display) {
+    use std::io::Write;
+    let line = sgsim::world_file::one_line(&message.to_string());
+    let _ = writeln!(std::io::stderr(), "note: {line}");
+}
+
 /// Prints text on stdout; a closed stdout (a pipe into `head`) is not an error.
 pub fn out(text: &str) {
     use std::io::Write;

@@ -6,10 +6,12 @@
 //! round trip); a prefix-list entry is a CIDR string or a table `{ cidr, description }`; every
 //! ENI needs at least one group, as in the cloud.
 
+mod edit;
 mod raw;
 pub mod reference;
 mod write;
 
+pub use edit::{edit_text, Edited};
 pub use raw::snake_case;
 use raw::{from_value, RawEntry, RawGroup, RawRule};
 pub(crate) use raw::{parse_doc, RawDoc};
@@ -115,6 +117,28 @@ pub fn load(path: &Path) -> Result<World, WorldError> {
     })?;
     let text = read(path)?;
     load_str_in(&text, format, &origin, path.parent())
+}
+
+/// Loads a world file as [`load`] does, and returns the text read too (for
+/// [`edit_text`], which writes changes back into it).
+pub fn load_with_text(path: &Path) -> Result<(World, String), WorldError> {
+    let origin = path.display().to_string();
+    let format = Format::of_path(path).ok_or_else(|| WorldError {
+        origin: origin.clone(),
+        position: None,
+        context: None,
+        message: "unknown world file extension: use `.toml` or `.json`".into(),
+        api_error: None,
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| WorldError {
+        origin: origin.clone(),
+        position: None,
+        context: None,
+        message: format!("cannot read: {}", io_reason(&e)),
+        api_error: None,
+    })?;
+    let world = load_str_in(reference::strip_bom(&text), format, &origin, path.parent())?;
+    Ok((world, text))
 }
 
 /// Reads a file to a string, with a one-line error naming it.
