@@ -73,6 +73,9 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Time budget for the reference's measurement (it is slow on large sets).
     pub reference_budget: Duration,
+    /// Timed samples of the matcher's single-thread rate (`--samples`), each of
+    /// `packets / samples` lookups; the report gives their median, min and max.
+    pub samples: usize,
 }
 
 impl Default for BenchOptions {
@@ -83,6 +86,7 @@ impl Default for BenchOptions {
             verify: 10_000,
             seed: 1,
             reference_budget: Duration::from_millis(1500),
+            samples: 5,
         }
     }
 }
@@ -109,8 +113,14 @@ pub struct BenchReport {
     pub packets: usize,
     /// Lookups timed per measurement.
     pub lookups: usize,
-    /// Matcher, one thread.
+    /// Matcher, one thread: the median of the samples.
     pub matcher_single_thread_lookups_per_s: u64,
+    /// Timed samples of the matcher's single-thread rate.
+    pub samples: usize,
+    /// The slowest sample.
+    pub matcher_single_thread_min: u64,
+    /// The fastest sample.
+    pub matcher_single_thread_max: u64,
     /// Reference, one thread (over at most the time budget).
     pub reference_single_thread_lookups_per_s: u64,
     /// Lookups the reference measurement made.
@@ -151,6 +161,10 @@ impl BenchReport {
         line(format!(
             "matcher single-thread: {} lookups/s",
             self.matcher_single_thread_lookups_per_s
+        ));
+        line(format!(
+            "matcher single-thread samples: {} (median above, min {}, max {} lookups/s)",
+            self.samples, self.matcher_single_thread_min, self.matcher_single_thread_max
         ));
         line(format!(
             "reference single-thread: {} lookups/s ({} lookups)",
@@ -271,9 +285,41 @@ fn threads(opts: &BenchOptions) -> usize {
         .max(1)
 }
 
-/// Times `f` over `lookups` lookups cycling through `items`; lookups per second.
-fn time_single<T>(items: &[T], lookups: usize, mut f: impl FnMut(&T) -> usize) -> (u64, usize) {
-    time_budget(items, lookups, Duration::MAX, &mut f)
+/// Rates of several timed samples.
+#[derive(Debug, Clone, Copy)]
+struct Sampled {
+    median: u64,
+    min: u64,
+    max: u64,
+    samples: usize,
+    lookups: usize,
+}
+
+/// Times `f` in `samples` samples of `lookups / samples` lookups each, cycling through
+/// `items`: the median, min and max rate (lookups per second) and the lookups made.
+fn time_single<T>(
+    items: &[T],
+    lookups: usize,
+    samples: usize,
+    mut f: impl FnMut(&T) -> usize,
+) -> Sampled {
+    let samples = samples.max(1);
+    let each = lookups.div_ceil(samples).max(1);
+    let mut rates = Vec::with_capacity(samples);
+    let mut done = 0;
+    for _ in 0..samples {
+        let (rate, n) = time_budget(items, each, Duration::MAX, &mut f);
+        rates.push(rate);
+        done += n;
+    }
+    rates.sort_unstable();
+    Sampled {
+        median: rates.get(rates.len() / 2).copied().unwrap_or(0),
+        min: rates.first().copied().unwrap_or(0),
+        max: rates.last().copied().unwrap_or(0),
+        samples,
+        lookups: done,
+    }
 }
 
 /// Like [`time_single`], stopping early once `budget` has elapsed; returns the rate and the
@@ -379,7 +425,9 @@ pub fn run_rules(
         _ => (m.heap_bytes(), "layout"),
     };
     let verified = verify_rules(rules, &m, packets, opts.verify)?;
-    let (single, lookups) = time_single(packets, opts.packets, |p| m.lookup(p).unwrap_or(0));
+    let single = time_single(packets, opts.packets, opts.samples, |p| {
+        m.lookup(p).unwrap_or(0)
+    });
     let (reference, reference_lookups) = time_budget(
         packets,
         opts.packets,
@@ -396,7 +444,6 @@ pub fn run_rules(
         memory_method,
         verified,
         packets.len(),
-        lookups,
         single,
         reference,
         reference_lookups,
@@ -414,8 +461,7 @@ fn report(
     memory_method: &'static str,
     verified: usize,
     packets: usize,
-    lookups: usize,
-    single: u64,
+    sampled: Sampled,
     reference: u64,
     reference_lookups: usize,
     threads: usize,
@@ -430,14 +476,17 @@ fn report(
         memory_method,
         verified,
         packets,
-        lookups,
-        matcher_single_thread_lookups_per_s: single,
+        lookups: sampled.lookups,
+        matcher_single_thread_lookups_per_s: sampled.median,
+        samples: sampled.samples,
+        matcher_single_thread_min: sampled.min,
+        matcher_single_thread_max: sampled.max,
         reference_single_thread_lookups_per_s: reference,
         reference_lookups,
         threads,
         matcher_multi_thread_lookups_per_s: multi,
-        speedup_vs_reference: single as f64 / reference.max(1) as f64,
-        speedup_threads: multi as f64 / single.max(1) as f64,
+        speedup_vs_reference: sampled.median as f64 / reference.max(1) as f64,
+        speedup_threads: multi as f64 / sampled.median.max(1) as f64,
     }
 }
 
@@ -581,7 +630,7 @@ pub fn run_world(
     let score = |d: Result<crate::model::Decision, reference::TargetError>| {
         d.map_or(0, |d| d.verdict as usize)
     };
-    let (single, lookups) = time_single(&queries, opts.packets, |q| {
+    let single = time_single(&queries, opts.packets, opts.samples, |q| {
         score(m.decide(&q.packet, Some(&q.to), q.direction))
     });
     let (reference, reference_lookups) = time_budget(
@@ -610,7 +659,6 @@ pub fn run_world(
         memory_method,
         sample.len(),
         queries.len(),
-        lookups,
         single,
         reference,
         reference_lookups,
@@ -631,6 +679,7 @@ mod tests {
             verify: 500,
             seed: 3,
             reference_budget: Duration::from_millis(50),
+            samples: 3,
         };
         let r = run(&BenchSource::Generate { n: 500, seed: 1 }, &opts).unwrap();
         assert_eq!(r.rules, 500);
@@ -678,6 +727,7 @@ mod tests {
             verify: 300,
             seed: 3,
             reference_budget: Duration::from_millis(50),
+            samples: 3,
         };
         let r = run_world("world w.toml".into(), &world, None, &opts).unwrap();
         assert_eq!(r.verified, 300);
