@@ -139,3 +139,173 @@ fn bench_times_several_samples_and_reports_the_median_with_min_and_max() {
     assert_eq!(v["samples"], 5);
     assert!(v["matcher_single_thread_min"].as_u64() <= v["matcher_single_thread_max"].as_u64());
 }
+
+/// A fresh folder with a one-group world `w.toml`.
+fn world_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sgsim-people-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("w.toml"),
+        "[[vpcs]]\nid = \"vpc-1\"\n\n[[security_groups]]\nid = \"sg-1\"\nvpc_id = \"vpc-1\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn path(dir: &Path, f: &str) -> String {
+    dir.join(f).display().to_string()
+}
+
+#[test]
+fn the_aliyun_cli_form_is_accepted_beside_the_query_form() {
+    let dir = world_dir("aliyun");
+    let w = path(&dir, "w.toml");
+    let r = run(
+        &[
+            "call",
+            "--world",
+            &w,
+            "--json",
+            "AuthorizeSecurityGroup",
+            "--RegionId",
+            "cn-hangzhou",
+            "--SecurityGroupId",
+            "sg-1",
+            "--Permissions.1.IpProtocol",
+            "TCP",
+            "--Permissions.1.PortRange",
+            "22/22",
+            "--Permissions.1.SourceCidrIp=10.0.0.0/8",
+            "--Permissions.1.Description",
+            "ssh & more",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    let text = std::fs::read_to_string(&w).unwrap();
+    assert!(
+        text.contains("port_range = \"22/22\"") && text.contains("description = \"ssh & more\""),
+        "{text}"
+    );
+    let r = run(
+        &["call", "--world", &w, "AuthorizeSecurityGroup", "stray"],
+        None,
+    );
+    assert_error(&r, &["`stray`"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unknown_parameter_is_warned_about_with_the_nearest_name() {
+    let dir = world_dir("unknown");
+    let w = path(&dir, "w.toml");
+    let q = "Action=AuthorizeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId=sg-1&Permissions.1.IpProtocol=TCP&Permissions.1.PortRange=22/22&Permissions.1.SourceCidrIP=10.0.0.0/8";
+    let r = run(&["call", "--world", &w, "--json", q], None);
+    assert_eq!(
+        r.code, 1,
+        "the cloud ignores the parameter and the call fails: {r:#?}"
+    );
+    assert!(
+        r.stderr
+            .contains("warning: unknown parameter Permissions.1.SourceCidrIP"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stderr
+            .contains("did you mean Permissions.1.SourceCidrIp?"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stdout.contains("MissingParameter.Source"),
+        "the response is unchanged: {r:#?}"
+    );
+    // -q: no warning, the same response.
+    let q2 = run(&["-q", "call", "--world", &w, "--json", q], None);
+    assert_eq!(q2.stdout, r.stdout);
+    assert_eq!(q2.stderr, "HTTP 400 MissingParameter.Source\n", "{q2:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn enum_flags_are_case_insensitive() {
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--direction",
+            "Egress",
+            "tcp 192.168.1.10 -> 1.2.3.4:443",
+        ],
+        None,
+    );
+    assert!(r.code == 0 || r.code == 1, "{r:#?}");
+    assert!(r.stdout.contains("egress"), "{r:#?}");
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--progress",
+            "NEVER",
+            "--batch",
+            "-",
+        ],
+        Some(""),
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+}
+
+#[test]
+fn a_packet_split_by_the_shell_gets_a_hint_to_quote_it() {
+    // `check … tcp 1.2.3.4 -> 10.0.0.1:22` unquoted: the shell passes `tcp 1.2.3.4 -`.
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "tcp",
+            "1.2.3.4",
+            "-",
+        ],
+        None,
+    );
+    assert_error(&r, &["redirect", "quote the packet"]);
+    // Split into words but whole: decided, with a hint.
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "tcp",
+            "1.2.3.4",
+            "->",
+            "192.168.1.10:22",
+        ],
+        None,
+    );
+    assert!(r.code == 0 || r.code == 1, "{r:#?}");
+    assert!(
+        r.stderr.starts_with("hint:") && r.stderr.contains("quote it"),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn completions_and_a_man_page() {
+    for shell in ["bash", "zsh", "fish", "Elvish", "powershell"] {
+        let r = run(&["completions", shell], None);
+        assert_eq!(r.code, 0, "{shell}: {r:#?}");
+        assert!(
+            r.stdout.contains("sgsim") && r.stdout.contains("check"),
+            "{shell}"
+        );
+    }
+    let r = run(&["man"], None);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(
+        r.stdout.contains(".TH sgsim 1") && r.stdout.contains("completions"),
+        "{r:#?}"
+    );
+}

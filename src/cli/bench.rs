@@ -1,6 +1,7 @@
 //! `sgsim bench`: build time, memory and lookup rates of the compiled matcher, checked
 //! against the reference before anything is timed.
 
+use clap::builder::TypedValueParser as _;
 use clap::{ArgGroup, Args};
 use sgsim::bench::{self, BenchOptions, BenchSource};
 use sgsim::generate_world::{self, Shape};
@@ -28,7 +29,7 @@ pub struct BenchArgs {
     /// A generated world of real size: `one-group` (instances in one basic group with inner
     /// access Accept and one rule), `many-groups` (instances in 1-3 of 100 groups of 20 rules,
     /// half naming other groups), or `scenario` (a many-groups scenario; needs --write).
-    #[arg(long, value_name = "SHAPE", value_parser = ["one-group", "many-groups", "scenario"])]
+    #[arg(long, value_name = "SHAPE", value_parser = clap::builder::PossibleValuesParser::new(["one-group", "many-groups", "scenario"]).map(|s| s.to_ascii_lowercase()), ignore_case = true)]
     generate_world: Option<String>,
     /// Instances of the generated world (default: 10000; 1500 for `scenario`).
     #[arg(long, value_name = "N", requires = "generate_world", value_parser = count(1, 1_000_000))]

@@ -27,9 +27,21 @@ pub struct CallArgs {
     /// blank-line-separated block (lines starting with `&` continue a call), `#` comments.
     #[arg(long, value_name = "FILE", conflicts_with = "query")]
     pub calls: Option<String>,
-    /// One call as a query string: `Action=…&RegionId=…&…`.
+    /// One call as a query string (`Action=…&RegionId=…&…`), or in the aliyun CLI's form:
+    /// `ACTION --Name value …` (`AuthorizeSecurityGroup --SecurityGroupId sg-1
+    /// --Permissions.1.PortRange 22/22 …`; sgsim's own flags go before ACTION).
     #[arg(value_name = "QUERY", required_unless_present = "calls")]
     pub query: Option<String>,
+    /// The `--Name value` parameters of the aliyun form, after ACTION.
+    #[arg(
+        value_name = "PARAMS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 0..,
+        requires = "query",
+        hide = true
+    )]
+    pub aliyun: Vec<String>,
 }
 
 /// Splits a calls file into calls, each with the line it starts on (1-based).
@@ -87,7 +99,20 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
             };
             split_calls(&text)
         }
-        (None, Some(q)) => vec![(0, q.clone())],
+        (None, Some(q)) if super::aliyun::is_aliyun_form(q) => {
+            let mut words = vec![q.clone()];
+            words.extend(args.aliyun.iter().cloned());
+            vec![(0, super::aliyun::to_query(&words)?)]
+        }
+        (None, Some(q)) => {
+            if let Some(extra) = args.aliyun.first() {
+                return Err(format!(
+                    "`{}` after the query: give one query (quote it: the shell splits it at spaces and `&`), or the aliyun form ACTION --Name value …",
+                    world_file::quote(extra)
+                ));
+            }
+            vec![(0, q.clone())]
+        }
         (None, None) => return Err("no call given: pass a query or --calls FILE".into()),
     };
     let shown = args.world.display().to_string();
@@ -113,6 +138,17 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
         } else {
             String::new()
         };
+        if let Ok(params) = api::parse_query(query) {
+            for (name, near) in api::params::unknown(&params) {
+                let hint = near
+                    .map(|n| format!(": did you mean {n}?"))
+                    .unwrap_or_default();
+                super::warn(format!(
+                    "{place}unknown parameter {} (ignored, as the cloud does){hint}",
+                    world_file::quote(&name)
+                ));
+            }
+        }
         let resp = match api::call(&mut world, query, &ctx) {
             Ok(r) => r,
             Err(e) => {

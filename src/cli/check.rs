@@ -49,7 +49,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ID")]
     to: Option<String>,
     /// The direction to decide in.
-    #[arg(long, value_enum, default_value = "ingress")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "ingress")]
     direction: DirectionArg,
     /// Print JSON (one object; one per line with --batch).
     #[arg(long)]
@@ -58,11 +58,27 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "packet")]
     batch: Option<String>,
     /// Progress on stderr for --batch.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
     progress: Progress,
-    /// The packet, e.g. `tcp 10.1.2.3:40000 -> 192.168.1.10:22`.
-    #[arg(required_unless_present = "batch")]
-    packet: Option<String>,
+    /// The packet, e.g. `tcp 10.1.2.3:40000 -> 192.168.1.10:22` (quote it: unquoted, the
+    /// shell takes `>` as a redirect).
+    #[arg(required_unless_present = "batch", num_args = 1.., allow_hyphen_values = true)]
+    packet: Vec<String>,
+}
+
+/// A hint for a packet the shell split: several words, or one ending in `-` (the rest of
+/// `->` went to a redirect, which made a file named by the destination).
+fn split_packet_hint(words: &[String]) -> String {
+    let text = words.join(" ");
+    if text.trim_end().ends_with('-') {
+        " (the packet looks cut at `>`: unquoted, the shell took `> DST` as a redirect and \
+         wrote a file named by the destination; quote the packet: 'tcp SRC -> DST:PORT')"
+            .to_string()
+    } else if words.len() > 1 {
+        " (the packet came as several words: quote it: 'tcp SRC -> DST:PORT')".to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Runs `sgsim check`; returns the exit status.
@@ -81,11 +97,24 @@ pub fn run(args: &CheckArgs) -> i32 {
 }
 
 fn single(world: &World, args: &CheckArgs) -> i32 {
-    let text = args.packet.as_deref().unwrap_or_default();
+    let joined = args.packet.join(" ");
+    let text = joined.as_str();
     let packet = match parse_packet(text) {
-        Ok(p) => p,
+        Ok(p) => {
+            if args.packet.len() > 1 {
+                super::hint(format!(
+                    "the packet came as {} words: quote it, `'{text}'`",
+                    args.packet.len()
+                ));
+            }
+            p
+        }
         Err(e) => {
-            super::error(format!("invalid packet `{text}`: {e}"));
+            super::error(format!(
+                "invalid packet `{}`: {e}{}",
+                world_file::quote(text),
+                split_packet_hint(&args.packet)
+            ));
             return 2;
         }
     };

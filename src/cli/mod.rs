@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Every command returns its exit status; errors are
 //! printed as one line on stderr.
 
+pub mod aliyun;
 pub mod bench;
 pub mod call;
 pub mod check;
@@ -12,8 +13,19 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "sgsim", version, about, long_about = None)]
 pub struct Cli {
+    /// No notes, warnings, hints or progress on stderr (errors are still printed).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Whether `-q/--quiet` was given.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether notes, warnings, hints and progress are silenced (`-q`).
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,15 +39,46 @@ enum Command {
     /// Run scenario files (regression tests of a network policy).
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
+    /// Print a shell completion script: `sgsim completions bash > /etc/bash_completion.d/sgsim`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum, ignore_case = true)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `sgsim man > sgsim.1; man ./sgsim.1`.
+    Man,
 }
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> i32 {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
         Command::Check(a) => check::run(&a),
         Command::Call(a) => call::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Scenario(c) => scenario::run(&c),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "sgsim", &mut buf);
+            out(&String::from_utf8_lossy(&buf));
+            0
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+                Ok(()) => {
+                    out(&String::from_utf8_lossy(&buf));
+                    0
+                }
+                Err(e) => {
+                    error(format!("cannot write the man page: {e}"));
+                    2
+                }
+            }
+        }
     }
 }
 
@@ -60,8 +103,31 @@ pub fn error(message: impl std::fmt::Display) {
 /// an error.
 pub fn note(message: impl std::fmt::Display) {
     use std::io::Write;
+    if quiet() {
+        return;
+    }
     let line = sgsim::world_file::one_line(&message.to_string());
     let _ = writeln!(std::io::stderr(), "note: {line}");
+}
+
+/// Prints a one-line warning on stderr (`warning: …`), unless `-q`.
+pub fn warn(message: impl std::fmt::Display) {
+    use std::io::Write;
+    if quiet() {
+        return;
+    }
+    let line = sgsim::world_file::one_line(&message.to_string());
+    let _ = writeln!(std::io::stderr(), "warning: {line}");
+}
+
+/// Prints a one-line hint on stderr (`hint: …`), unless `-q`.
+pub fn hint(message: impl std::fmt::Display) {
+    use std::io::Write;
+    if quiet() {
+        return;
+    }
+    let line = sgsim::world_file::one_line(&message.to_string());
+    let _ = writeln!(std::io::stderr(), "hint: {line}");
 }
 
 /// Prints text on stdout; a closed stdout (a pipe into `head`) is not an error.
