@@ -118,7 +118,7 @@ fn json_line(line: &str) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
 }
 
-const JSON_KEYS: [&str; 7] = [
+const JSON_KEYS: [&str; 11] = [
     "decision",
     "reason",
     "rule",
@@ -126,6 +126,10 @@ const JSON_KEYS: [&str; 7] = [
     "packet",
     "target",
     "direction",
+    "groups",
+    "local",
+    "nic",
+    "notes",
 ];
 
 fn assert_json_keys(v: &Value) {

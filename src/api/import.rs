@@ -6,7 +6,7 @@
 //! as it validates written ones. What `sgsim call … DescribeSecurityGroupAttribute` prints
 //! re-imports to the same rules, ids included.
 
-use crate::world_file::snake_case;
+use crate::wire::snake_case;
 use serde_json::{Map, Value};
 
 /// Permission fields copied into a world-file rule (by their snake-case names): the rule
@@ -112,13 +112,6 @@ pub fn describe_to_group(response: &Value) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(snake_case("Ipv6SourceCidrIp"), "ipv6_source_cidr_ip");
-        assert_eq!(snake_case("IpProtocol"), "ip_protocol");
-        assert_eq!(snake_case("NicType"), "nic_type");
-    }
 
     #[test]
     fn converts() {

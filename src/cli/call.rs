@@ -1,15 +1,17 @@
 //! `sgsim call`: apply API calls to a world file (SPEC §6).
 //!
-//! The world is read and written under an exclusive lock on `FILE.lock`, so concurrent
-//! `sgsim call` processes lose nothing; it is written back atomically (a temporary file in
-//! the same folder, then a rename), keeping the file's permissions and following a symlink,
-//! and only when it changed. A failed call changes nothing.
+//! The world is read and written through [`sgsim::store::Store`], under its exclusive lock,
+//! so concurrent `sgsim call` processes lose nothing; it is written back atomically, and
+//! only when it changed. A failed call changes nothing.
 
 use clap::Args;
 use sgsim::api::{self, CallContext};
-use sgsim::world_file::{self, io_reason, Format};
+use sgsim::model::World;
+use sgsim::store::Store;
+use sgsim::world_file::{self, io_reason};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// Arguments of `sgsim call`.
 #[derive(Debug, Args)]
@@ -115,23 +117,51 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
         }
         (None, None) => return Err("no call given: pass a query or --calls FILE".into()),
     };
-    let shown = args.world.display().to_string();
-    // The real file behind a symlink: it is what gets replaced.
-    let target = std::fs::canonicalize(&args.world)
-        .map_err(|e| format!("{shown}: cannot read: {}", io_reason(&e)))?;
-    let format = Format::of_path(&args.world)
-        .or_else(|| Format::of_path(&target))
-        .ok_or_else(|| format!("{shown}: unknown world file extension: use `.toml` or `.json`"))?;
+    let store = Store::open(&args.world).map_err(|e| e.to_string())?;
     let _lock = if args.dry_run {
         None
     } else {
-        Some(lock(&target)?)
+        store.check_writable().map_err(|e| e.to_string())?;
+        Some(store.lock().map_err(|e| e.to_string())?)
     };
-    let (mut world, text) = world_file::load_with_text(&args.world).map_err(|e| e.to_string())?;
-    let original = world.clone();
+    let (mut world, mut text) = store.load_with_text().map_err(|e| e.to_string())?;
+    let mut written = world.clone();
     let ctx = CallContext::now_utc();
     let mut status = 0;
-    let stdout = std::io::stdout();
+    // Responses wait here until their changes are on disk: no success is printed ahead of
+    // the disk. Writes are grouped: at most one per COMMIT_EVERY (or four times the last
+    // write's time, for large worlds), and one at the end.
+    let mut pending: Vec<String> = Vec::new();
+    let mut clock = Clock {
+        last: Instant::now(),
+        gap: COMMIT_EVERY,
+    };
+    let commit = |world: &World,
+                  written: &mut World,
+                  text: &mut String,
+                  pending: &mut Vec<String>,
+                  clock: &mut Clock|
+     -> Result<(), String> {
+        if !args.dry_run && world != written {
+            let began = Instant::now();
+            let (new_text, notes) = store
+                .save_edited(text, written, world)
+                .map_err(|e| e.to_string())?;
+            for n in notes {
+                super::note(format!("{}: {n}", args.world.display()));
+            }
+            *text = new_text;
+            *written = world.clone();
+            clock.gap = COMMIT_EVERY.max(began.elapsed() * 4);
+        }
+        clock.last = Instant::now();
+        let mut out = std::io::stdout().lock();
+        for body in pending.drain(..) {
+            let _ = writeln!(out, "{body}");
+        }
+        let _ = out.flush();
+        Ok(())
+    };
     for (line, query) in &calls {
         let place = if *line > 0 {
             format!("{}:{line}: ", args.calls.as_deref().unwrap_or("-"))
@@ -152,6 +182,7 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
         let resp = match api::call(&mut world, query, &ctx) {
             Ok(r) => r,
             Err(e) => {
+                commit(&world, &mut written, &mut text, &mut pending, &mut clock)?;
                 super::error(format!(
                     "{place}undecodable query: {}",
                     world_file::quote(&e.to_string())
@@ -166,91 +197,29 @@ fn run_inner(args: &CallArgs) -> Result<i32, String> {
             serde_json::to_string_pretty(&resp.body)
         }
         .unwrap_or_default();
-        {
-            let mut out = stdout.lock();
-            let _ = writeln!(out, "{body}");
-            let _ = out.flush();
-        }
+        pending.push(body);
         if let Some(e) = &resp.error {
+            commit(&world, &mut written, &mut text, &mut pending, &mut clock)?;
             let _ = writeln!(std::io::stderr(), "HTTP {} {}", e.status, e.code);
             status = 1;
             break;
         }
+        if clock.last.elapsed() >= clock.gap {
+            commit(&world, &mut written, &mut text, &mut pending, &mut clock)?;
+        }
     }
-    if !args.dry_run && world != original {
-        let text = new_text(&args.world, &text, format, &original, &world)?;
-        write_atomic(&target, text.as_bytes())
-            .map_err(|e| format!("{shown}: cannot write: {}", io_reason(&e)))?;
-    }
+    commit(&world, &mut written, &mut text, &mut pending, &mut clock)?;
     Ok(status)
 }
 
-/// The world file's new text: the old text edited where the world changed, or, when the
-/// edit cannot be made, the world written whole (with a note saying why).
-fn new_text(
-    path: &Path,
-    old: &str,
-    format: Format,
-    before: &sgsim::model::World,
-    after: &sgsim::model::World,
-) -> Result<String, String> {
-    let shown = path.display().to_string();
-    match world_file::edit_text(old, format, &shown, path.parent(), before, after) {
-        Ok(edited) => {
-            for n in &edited.notes {
-                super::note(format!("{shown}: {n}"));
-            }
-            Ok(edited.text)
-        }
-        Err(why) => {
-            super::note(format!(
-                "{shown}: the file is written whole, without its comments and layout: {why}"
-            ));
-            world_file::to_string(after, format)
-                .map_err(|e| format!("{shown}: cannot write the world: {e}"))
-        }
-    }
+/// When the last write of a `--calls` run was, and how long to wait for the next.
+struct Clock {
+    last: Instant,
+    gap: Duration,
 }
 
-/// Takes the exclusive lock on `FILE.lock`, beside the real file; held until dropped.
-fn lock(target: &Path) -> Result<std::fs::File, String> {
-    let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    let path = target.with_file_name(name);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("{}: cannot lock: {}", path.display(), io_reason(&e)))?;
-    file.lock()
-        .map_err(|e| format!("{}: cannot lock: {}", path.display(), io_reason(&e)))?;
-    Ok(file)
-}
-
-/// Replaces `target` by `data` atomically: a temporary file in the same folder with the
-/// target's permissions, synced, then renamed over it.
-fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let mut name = std::ffi::OsString::from(".");
-    name.push(target.file_name().unwrap_or_default());
-    name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        if let Ok(meta) = std::fs::metadata(target) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+/// The shortest time between two writes of a `--calls` run.
+const COMMIT_EVERY: Duration = Duration::from_millis(100);
 
 #[cfg(test)]
 mod tests {

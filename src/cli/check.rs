@@ -1,12 +1,12 @@
 //! `sgsim check`: decide one packet, or a batch, against a world and explain the answer.
 
 use clap::{Args, ValueEnum};
-use rayon::prelude::*;
-use sgsim::engine::compile::WorldMatcher;
-use sgsim::engine::reference::{self, Target};
-use sgsim::model::{Decision, Direction, GroupType, Reason, World};
-use sgsim::packet::{format_packet, parse_packet};
-use sgsim::world_file;
+use sgsim::engine::reference;
+use sgsim::explain::batch::{AnswerForm, Answers, Batch};
+use sgsim::explain::Explainer;
+use sgsim::model::{Direction, World};
+use sgsim::packet::parse_packet;
+use sgsim::{store, world_file};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -62,7 +62,7 @@ pub struct CheckArgs {
     progress: Progress,
     /// The packet, e.g. `tcp 10.1.2.3:40000 -> 192.168.1.10:22` (quote it: unquoted, the
     /// shell takes `>` as a redirect).
-    #[arg(required_unless_present = "batch", num_args = 1.., allow_hyphen_values = true)]
+    #[arg(required_unless_present = "batch", num_args = 1..)]
     packet: Vec<String>,
 }
 
@@ -83,7 +83,7 @@ fn split_packet_hint(words: &[String]) -> String {
 
 /// Runs `sgsim check`; returns the exit status.
 pub fn run(args: &CheckArgs) -> i32 {
-    let world = match world_file::load(&args.world) {
+    let world = match store::load(&args.world) {
         Ok(w) => w,
         Err(e) => {
             super::error(e);
@@ -127,148 +127,16 @@ fn single(world: &World, args: &CheckArgs) -> i32 {
         }
     };
     let d = reference::decide_for(world, &packet, direction, &target);
+    let explainer = Explainer::new(world);
+    let view = explainer.view(&d, &target);
     if args.json {
-        super::out(&format!("{}\n", json(world, &d, Some(&target))));
+        super::out(&format!("{}\n", view.json()));
     } else {
-        super::out(&explain(world, &d, &target));
+        super::out(&view.text());
     }
     match d.verdict {
         sgsim::model::Verdict::Accept => 0,
         sgsim::model::Verdict::Drop => 1,
-    }
-}
-
-/// The default that applies when no rule matches, in words.
-fn default_text(direction: Direction, group_type: GroupType) -> &'static str {
-    match (direction, group_type) {
-        (Direction::Ingress, _) => "no rule matched: inbound traffic is dropped by default",
-        (Direction::Egress, GroupType::Normal) => {
-            "no rule matched: outbound traffic of basic groups is accepted by default"
-        }
-        (Direction::Egress, GroupType::Enterprise) => {
-            "no rule matched: outbound traffic of advanced groups is dropped by default"
-        }
-    }
-}
-
-/// A multi-line explanation of a decision.
-pub fn explain(world: &World, d: &Decision, target: &Target<'_>) -> String {
-    let mut out = format!(
-        "{}  {}  ({} at {})\n",
-        d.verdict.as_str().to_uppercase(),
-        format_packet(&d.packet),
-        d.direction,
-        d.target
-    );
-    match &d.reason {
-        Reason::Rule { group, rule } => {
-            out.push_str(&format!(
-                "  reason: rule {rule} of security group {group}\n"
-            ));
-            if let Some((_, r)) = world.rule(rule) {
-                out.push_str(&format!("  rule:   {}\n", r.summary()));
-            }
-        }
-        Reason::InnerAccess { group } => {
-            out.push_str(&format!(
-                "  reason: inner access of security group {group} (inner_access_policy Accept): {} is a private address of another member\n",
-                d.packet.peer(d.direction)
-            ));
-        }
-        Reason::Default => {
-            out.push_str(&format!(
-                "  reason: {}\n",
-                default_text(d.direction, target.group_type())
-            ));
-        }
-    }
-    let groups: Vec<&str> = target.groups.iter().map(|g| g.id.as_str()).collect();
-    out.push_str(&format!("  groups: {}\n", groups.join(", ")));
-    let local = d.packet.local(d.direction);
-    if target.local != local {
-        out.push_str(&format!(
-            "  note:   public address {local} is decided as the primary private address {} (VPC NAT)\n",
-            target.local
-        ));
-    }
-    if let Some(nic) = target.nic {
-        out.push_str(&format!(
-            "  note:   classic network, {} NIC: only nic_type {} rules apply\n",
-            nic.as_str(),
-            nic.as_str()
-        ));
-    }
-    out
-}
-
-/// A decision as one JSON object (SPEC §6).
-pub fn json(world: &World, d: &Decision, target: Option<&Target<'_>>) -> String {
-    let rule = d
-        .reason
-        .rule_id()
-        .and_then(|id| world.rule(id))
-        .map(|(_, r)| serde_json::to_value(world_file::rule_to_keys(r)).unwrap_or_default());
-    let mut v = serde_json::json!({
-        "decision": d.verdict.as_str(),
-        "reason": d.reason.kind(),
-        "rule": d.reason.rule_id(),
-        "group": d.reason.group(),
-        "packet": format_packet(&d.packet),
-        "target": d.target,
-        "direction": d.direction.as_str(),
-    });
-    if let (Some(obj), Some(fields)) = (v.as_object_mut(), rule) {
-        obj.insert("rule_fields".into(), fields);
-    }
-    if let (Some(obj), Some(t)) = (v.as_object_mut(), target) {
-        obj.insert(
-            "groups".into(),
-            serde_json::json!(t.groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>()),
-        );
-    }
-    v.to_string()
-}
-
-/// The one-line batch answer: `accept rule sgr-… sg-…`, `accept inner-access sg-…`,
-/// `drop default`.
-pub fn batch_line(d: &Decision) -> String {
-    match &d.reason {
-        Reason::Rule { group, rule } => format!("{} rule {rule} {group}", d.verdict.as_str()),
-        Reason::InnerAccess { group } => format!("{} inner-access {group}", d.verdict.as_str()),
-        Reason::Default => format!("{} default", d.verdict.as_str()),
-    }
-}
-
-/// One batch input line, split into the packet and its per-line options.
-pub struct BatchLine<'a> {
-    /// The packet text.
-    pub packet: &'a str,
-    /// `to=ID`, if given.
-    pub to: Option<&'a str>,
-    /// `ingress`/`egress`, if given.
-    pub direction: Option<Direction>,
-}
-
-/// Splits a batch line: trailing `to=ID`, `ingress`, `egress` words (any order) are options.
-pub fn split_batch_line(line: &str) -> BatchLine<'_> {
-    let mut rest = line.trim_end();
-    let mut to = None;
-    let mut direction = None;
-    while let Some((head, last)) = rest.rsplit_once(char::is_whitespace) {
-        let head = head.trim_end();
-        if let Some(id) = last.strip_prefix("to=") {
-            to.get_or_insert(id);
-        } else if let Some(d) = Direction::parse(last) {
-            direction.get_or_insert(d);
-        } else {
-            break;
-        }
-        rest = head;
-    }
-    BatchLine {
-        packet: rest.trim(),
-        to,
-        direction,
     }
 }
 
@@ -282,12 +150,14 @@ fn end_progress(shown: bool) {
 /// Lines read, decided (on all cores) and written per step of a batch.
 const CHUNK: usize = 16_384;
 
-/// The answer to one batch line: `None` for a blank or comment line.
-type LineAnswer = Result<Option<String>, String>;
-
 fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
-    let matcher = match WorldMatcher::compile(world) {
-        Ok(m) => m,
+    let form = if args.json {
+        AnswerForm::Json
+    } else {
+        AnswerForm::Line
+    };
+    let batch = match Batch::new(world, args.to.clone(), args.direction.into(), form) {
+        Ok(b) => b,
         Err(e) => {
             super::error(format!("{}: {e}", args.world.display()));
             return 2;
@@ -312,45 +182,26 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
         Progress::Never => false,
         Progress::Auto => std::io::stderr().is_terminal(),
     };
-    let default_direction: Direction = args.direction.into();
-    let answer = |line: &str| -> LineAnswer {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            return Ok(None);
-        }
-        let bl = split_batch_line(trimmed);
-        let packet = parse_packet(bl.packet).map_err(|e| {
-            format!(
-                "invalid packet `{}`: {}",
-                world_file::quote(bl.packet),
-                world_file::quote(&e.to_string())
-            )
-        })?;
-        let direction = bl.direction.unwrap_or(default_direction);
-        let to = bl.to.or(args.to.as_deref());
-        let d = matcher
-            .decide(&packet, to, direction)
-            .map_err(|e| e.to_string())?;
-        Ok(Some(if args.json {
-            json(world, &d, None)
-        } else {
-            batch_line(&d)
-        }))
-    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut lines: Vec<String> = Vec::with_capacity(CHUNK);
+    let mut parts: Vec<Answers> = Vec::new();
     let mut first_line = 1usize;
     let mut decided: u64 = 0;
     loop {
-        // Read a chunk; a read error ends the input after the lines read so far.
-        lines.clear();
+        // Read a chunk into the line buffers of the last; a read error ends the input after
+        // the lines read so far.
+        let mut n = 0;
         let mut read_error = None;
-        while lines.len() < CHUNK {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
+        while n < CHUNK {
+            if n == lines.len() {
+                lines.push(String::new());
+            }
+            let Some(line) = lines.get_mut(n) else { break };
+            line.clear();
+            match reader.read_line(line) {
                 Ok(0) => break,
-                Ok(_) => lines.push(line),
+                Ok(_) => n += 1,
                 Err(e) => {
                     read_error = Some(e);
                     break;
@@ -360,38 +211,26 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
         if first_line == 1 {
             // A byte-order mark before the first line is not part of it.
             if let Some(l) = lines.first_mut() {
-                if let Some(rest) = l.strip_prefix('\u{feff}') {
-                    *l = rest.to_string();
+                if l.starts_with('\u{feff}') {
+                    l.replace_range(..'\u{feff}'.len_utf8(), "");
                 }
             }
         }
-        let answers: Vec<LineAnswer> = if lines.len() >= 1024 {
-            lines
-                .par_iter()
-                .with_min_len(256)
-                .map(|l| answer(l))
-                .collect()
-        } else {
-            lines.iter().map(|l| answer(l)).collect()
-        };
-        for (i, a) in answers.into_iter().enumerate() {
-            match a {
-                Ok(None) => {}
-                Ok(Some(text)) => {
-                    if writeln!(out, "{text}").is_err() {
-                        return 0; // stdout closed (a pipe into `head`): stop quietly
-                    }
-                    decided += 1;
-                }
-                Err(msg) => {
-                    let _ = out.flush();
-                    end_progress(show_progress && first_line > 1);
-                    super::error(format!("{input}:{}: {msg}", first_line + i));
-                    return 2;
-                }
+        let chunk = lines.get(..n).unwrap_or_default();
+        batch.answer_chunk(chunk, &mut parts);
+        for part in &parts {
+            if out.write_all(&part.text).is_err() {
+                return 0; // stdout closed (a pipe into `head`): stop quietly
+            }
+            decided += part.decided;
+            if let Some((i, msg)) = &part.error {
+                let _ = out.flush();
+                end_progress(show_progress && first_line > 1);
+                super::error(format!("{input}:{}: {msg}", first_line + i));
+                return 2;
             }
         }
-        first_line += lines.len();
+        first_line += n;
         if let Some(e) = read_error {
             let _ = out.flush();
             end_progress(show_progress);
@@ -404,7 +243,7 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
         if show_progress {
             let _ = write!(std::io::stderr(), "\r{decided} packets decided");
         }
-        if lines.len() < CHUNK {
+        if n < CHUNK {
             break;
         }
     }

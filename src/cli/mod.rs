@@ -167,6 +167,13 @@ pub fn parse() -> Result<Cli, i32> {
             let extra: Vec<&str> = lines
                 .filter(|l| !l.starts_with("For more information") && !l.starts_with("Usage:"))
                 .collect();
+            // An unquoted packet split by the shell: `->` looks like a flag to clap.
+            if first.contains("'->'") || first.contains("'-'") {
+                error(format!(
+                    "{first}: the packet looks split by the shell: quote it, 'tcp SRC -> DST:PORT' (unquoted, `>` is also a redirect) (see --help)"
+                ));
+                return Err(2);
+            }
             if extra.is_empty() {
                 error(format!("{first} (see --help)"));
             } else {

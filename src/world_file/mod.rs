@@ -11,8 +11,8 @@ mod raw;
 pub mod reference;
 mod write;
 
+pub use crate::wire::snake_case;
 pub use edit::{edit_text, Edited};
-pub use raw::snake_case;
 use raw::{from_value, RawEntry, RawGroup, RawRule};
 pub(crate) use raw::{parse_doc, RawDoc};
 pub use write::{rule_to_keys, to_string};

@@ -195,22 +195,6 @@ pub(crate) struct RawInstance {
     pub(crate) network_interfaces: Vec<RawEni>,
 }
 
-/// API field name → snake-case file key (`PortRange` → `port_range`).
-pub fn snake_case(api_name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in api_name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 impl RawRule {
     /// The rule's fields by API name, as a one-permission call would carry them.
     pub(super) fn api_fields(&self) -> BTreeMap<String, String> {
