@@ -158,10 +158,13 @@ impl Store {
             reason,
         };
         let file = open_lock_file(&path).map_err(|e| {
-            fail(if e.raw_os_error() == Some(libc::ELOOP) {
-                "it is a link (a lock file is never followed through a link)".into()
-            } else {
-                io_reason(&e)
+            fail(match e.raw_os_error() {
+                Some(libc::ELOOP) => {
+                    "it is a link (a lock file is never followed through a link)".into()
+                }
+                // A FIFO without a reader, or a device.
+                Some(libc::ENXIO) | Some(libc::ENODEV) => "not a regular file".into(),
+                _ => io_reason(&e),
             })
         })?;
         let meta = file.metadata().map_err(|e| fail(io_reason(&e)))?;

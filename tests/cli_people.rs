@@ -320,3 +320,79 @@ fn completions_and_a_man_page() {
         "{r:#?}"
     );
 }
+
+#[test]
+fn a_batch_fed_through_a_pipe_is_answered_line_by_line() {
+    use std::io::{BufRead, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsim"))
+        .args(["check", "--world", "examples/web.toml", "--batch", "-"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let answers = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in answers.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    // Each line gets its answer while the input is still open.
+    for _ in 0..3 {
+        writeln!(input, "tcp 1.2.3.4 -> 192.168.1.10:22").unwrap();
+        input.flush().unwrap();
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(l) => assert!(l.starts_with("accept") || l.starts_with("drop"), "{l}"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no answer before EOF");
+            }
+        }
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn progress_is_shown_only_when_asked_or_on_a_terminal() {
+    let batch = "tcp 1.2.3.4 -> 192.168.1.10:22\n".repeat(10);
+    let r = run(
+        &["check", "--world", "examples/web.toml", "--batch", "-"],
+        Some(&batch),
+    );
+    assert_eq!(r.stderr, "", "stderr is not a terminal: no progress");
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--batch",
+            "-",
+            "--progress",
+            "always",
+        ],
+        Some(&batch),
+    );
+    assert_eq!(r.stdout.lines().count(), 10);
+    assert!(
+        !r.stdout.contains("packets"),
+        "progress stays off stdout: {r:#?}"
+    );
+    let r = run(
+        &[
+            "-q",
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--batch",
+            "-",
+            "--progress",
+            "always",
+        ],
+        Some(&batch),
+    );
+    assert_eq!(r.stderr, "", "-q: no progress");
+}
