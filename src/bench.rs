@@ -557,7 +557,7 @@ pub fn world_packets(world: &World, to: Option<&str>, n: usize, seed: u64) -> Ve
         let Some(base) = base else { break };
         // `base` is ingress-shaped: src = peer. Put one of the target's own addresses of the
         // peer's family at the local end.
-        let peer = base.src;
+        let peer = base.src();
         let local = addrs
             .iter()
             .filter(|a| a.is_ipv4() == peer.is_ipv4())
@@ -565,15 +565,13 @@ pub fn world_packets(world: &World, to: Option<&str>, n: usize, seed: u64) -> Ve
             .or_else(|| addrs.iter().find(|a| a.is_ipv4() == peer.is_ipv4()));
         let Some(&local) = local else { continue };
         let packet = match direction {
-            Direction::Ingress => Packet { dst: local, ..base },
-            Direction::Egress => Packet {
-                src: local,
-                src_port: base.dst_port,
-                dst: peer,
-                dst_port: base.src_port,
-                ..base
-            },
+            Direction::Ingress => base.with_dst(local),
+            Direction::Egress => {
+                Packet::new(base.protocol, local, base.dst_port, peer, base.src_port)
+            }
         };
+        // `local` was chosen of the peer's family.
+        let Ok(packet) = packet else { continue };
         out.push(WorldQuery {
             packet,
             to: id.clone(),

@@ -203,13 +203,14 @@ fn trace_line(line: &str) -> Result<TracePacket, String> {
         None => None,
     };
     Ok(TracePacket {
-        packet: Packet {
-            protocol: proto,
-            src: addr(field(0))?,
-            src_port: port(field(2))?,
-            dst: addr(field(1))?,
-            dst_port: port(field(3))?,
-        },
+        packet: Packet::new(
+            proto,
+            addr(field(0))?,
+            port(field(2))?,
+            addr(field(1))?,
+            port(field(3))?,
+        )
+        .map_err(|e| e.to_string())?,
         filter,
     })
 }
@@ -288,7 +289,10 @@ mod tests {
         let t = parse_trace("1923697128\t2273746465\t0\t1221\t6\t4294967295\t261\n", "t").unwrap();
         assert_eq!(t[0].filter, Some(261));
         assert_eq!(t[0].packet.dst_port, 1221);
-        assert_eq!(t[0].packet.src, "114.169.73.232".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            t[0].packet.src(),
+            "114.169.73.232".parse::<IpAddr>().unwrap()
+        );
         let err = parse_trace("1 2 3 70000 6", "t").unwrap_err();
         assert_eq!(err.line, 1);
         assert!(parse_trace("1 2 3 4 256", "t").is_err());

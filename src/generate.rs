@@ -287,17 +287,27 @@ fn random_packet(r: &mut SplitMix64) -> Packet {
         )
     };
     let ports = protocol == PROTO_TCP || protocol == PROTO_UDP;
-    Packet {
-        protocol,
-        src,
-        src_port: if ports {
-            r.range(1024, 65535) as u16
-        } else {
-            0
-        },
-        dst,
-        dst_port: if ports { r.pick(&COMMON_PORTS, 80) } else { 0 },
-    }
+    let src_port = if ports {
+        r.range(1024, 65535) as u16
+    } else {
+        0
+    };
+    let dst_port = if ports { r.pick(&COMMON_PORTS, 80) } else { 0 };
+    one_family(protocol, src, src_port, dst, dst_port)
+}
+
+/// A packet whose addresses the generator drew of one family (the unspecified IPv4 pair
+/// stands in should they ever differ, which they cannot).
+fn one_family(protocol: u8, src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16) -> Packet {
+    Packet::new(protocol, src, src_port, dst, dst_port).unwrap_or_else(|_| {
+        Packet::v4(
+            protocol,
+            Ipv4Addr::UNSPECIFIED,
+            src_port,
+            Ipv4Addr::UNSPECIFIED,
+            dst_port,
+        )
+    })
 }
 
 fn aimed(r: &mut SplitMix64, rule: &EngineRule) -> Packet {
@@ -324,13 +334,9 @@ fn aimed(r: &mut SplitMix64, rule: &EngineRule) -> Packet {
         Some(p) => p,
         None => r.pick(&[PROTO_TCP, PROTO_UDP, PROTO_ICMP, PROTO_ICMPV6], PROTO_TCP),
     };
-    Packet {
-        protocol,
-        src,
-        src_port: port_in(r, rule.src_ports),
-        dst,
-        dst_port: port_in(r, rule.dst_ports),
-    }
+    let src_port = port_in(r, rule.src_ports);
+    let dst_port = port_in(r, rule.dst_ports);
+    one_family(protocol, src, src_port, dst, dst_port)
 }
 
 fn v4_pair(a: u32, b: u32) -> (IpAddr, IpAddr) {
@@ -364,7 +370,7 @@ mod tests {
             .any(|r| r.peer.first().is_some_and(|p| p.prefix_len() == 0)));
         let p = packets(&a, 1000, 1);
         assert_eq!(p, packets(&a, 1000, 1));
-        assert!(p.iter().all(|p| p.src.is_ipv4() == p.dst.is_ipv4()));
+        assert!(p.iter().all(|p| p.src().is_ipv4() == p.dst().is_ipv4()));
         // Aimed packets mostly hit something.
         let hits = p
             .iter()

@@ -201,13 +201,8 @@ pub fn parse_packet(input: &str) -> Result<Packet, PacketError> {
         }
         (0, 0)
     };
-    Ok(Packet {
-        protocol,
-        src,
-        src_port,
-        dst,
-        dst_port,
-    })
+    // The families were compared above, so this cannot fail; the error is kept anyway.
+    Packet::new(protocol, src, src_port, dst, dst_port).map_err(|e| err(col_of(0), e.to_string()))
 }
 
 /// A packet in the notation, with its ports (TCP and UDP) filled in, written without
@@ -238,9 +233,9 @@ impl std::fmt::Display for Notation<'_> {
             (IpAddr::V6(a), false) => write!(f, "{a}"),
         };
         f.write_str(" ")?;
-        end(f, p.src, p.src_port)?;
+        end(f, p.src(), p.src_port)?;
         f.write_str(" -> ")?;
-        end(f, p.dst, p.dst_port)
+        end(f, p.dst(), p.dst_port)
     }
 }
 

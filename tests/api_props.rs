@@ -160,13 +160,7 @@ fn packet() -> impl Strategy<Value = (Packet, Direction)> {
                 Direction::Egress => (local, peer),
             };
             (
-                Packet {
-                    protocol: proto,
-                    src,
-                    src_port: sport,
-                    dst,
-                    dst_port: dport,
-                },
+                Packet::new(proto, src, sport, dst, dport).unwrap(),
                 direction,
             )
         })

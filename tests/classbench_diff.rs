@@ -53,7 +53,7 @@ fn flatten(rules: &[EngineRule]) -> Vec<Flat> {
 /// SPEC §7's ground truth: the first line, in file order, that matches (ranks are the line
 /// numbers, so this is the linear scan's answer; checked against it on a sample below).
 fn first_match(flat: &[Flat], p: &Packet) -> Option<usize> {
-    let (IpAddr::V4(s), IpAddr::V4(d)) = (p.src, p.dst) else {
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (p.src(), p.dst()) else {
         return None;
     };
     let (s, d) = (u32::from(s), u32::from(d));
@@ -172,8 +172,8 @@ fn egress_orientation_on_a_classbench_set() {
         let p = &tp.packet;
         // Egress: peer is the destination, local the source.
         assert_eq!(
-            m.lookup_dir(p, p.dst, p.src),
-            linear_scan_dir(&rules, p, p.dst, p.src)
+            m.lookup_dir(p, p.dst(), p.src()),
+            linear_scan_dir(&rules, p, p.dst(), p.src())
         );
     }
 }

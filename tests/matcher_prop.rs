@@ -116,13 +116,7 @@ fn packet() -> impl Strategy<Value = Packet> {
         prop::sample::select(&PORTS[..]),
         prop::sample::select(&PORTS[..]),
     )
-        .prop_map(|(protocol, (src, dst), sp, dp)| Packet {
-            protocol,
-            src,
-            src_port: sp,
-            dst,
-            dst_port: dp,
-        })
+        .prop_map(|(protocol, (src, dst), sp, dp)| Packet::new(protocol, src, sp, dst, dp).unwrap())
 }
 
 /// Packets at the edges of every rule: first and last address of the peer and local nets,
@@ -145,13 +139,7 @@ fn edge_packets(rules: &[EngineRule]) -> Vec<Packet> {
                         (r.src_ports.end(), r.dst_ports.end()),
                     ] {
                         let protocol = r.protocol.unwrap_or(6);
-                        out.push(Packet {
-                            protocol,
-                            src: peer,
-                            src_port: sp,
-                            dst: local,
-                            dst_port: dp,
-                        });
+                        out.push(Packet::new(protocol, peer, sp, local, dp).unwrap());
                     }
                 }
             }
@@ -163,15 +151,15 @@ fn edge_packets(rules: &[EngineRule]) -> Vec<Packet> {
 fn check(rules: &[EngineRule], m: &Matcher, p: &Packet) -> Result<(), TestCaseError> {
     // Ingress: peer = source; egress: peer = destination.
     prop_assert_eq!(
-        m.lookup_dir(p, p.src, p.dst),
-        linear_scan_dir(rules, p, p.src, p.dst),
+        m.lookup_dir(p, p.src(), p.dst()),
+        linear_scan_dir(rules, p, p.src(), p.dst()),
         "ingress {:?}",
         p
     );
-    prop_assert_eq!(m.lookup(p), linear_scan_dir(rules, p, p.src, p.dst));
+    prop_assert_eq!(m.lookup(p), linear_scan_dir(rules, p, p.src(), p.dst()));
     prop_assert_eq!(
-        m.lookup_dir(p, p.dst, p.src),
-        linear_scan_dir(rules, p, p.dst, p.src),
+        m.lookup_dir(p, p.dst(), p.src()),
+        linear_scan_dir(rules, p, p.dst(), p.src()),
         "egress {:?}",
         p
     );
@@ -223,7 +211,7 @@ proptest! {
             prop_assert_eq!(m.lookup_dir(&packet, peer, local), None);
         }
         // The packet's own family differs from the peer's and the local's.
-        let other = if packet.src.is_ipv4() { b } else { a };
+        let other = if packet.src().is_ipv4() { b } else { a };
         prop_assert_eq!(m.lookup_dir(&packet, other, other), None);
     }
 }
@@ -234,10 +222,10 @@ fn many_rules_many_tables() {
     let rules = sgsim::generate::generate(5000, 3);
     let m = Matcher::compile(&rules).unwrap();
     for p in sgsim::generate::packets(&rules, 3000, 4) {
-        assert_eq!(m.lookup(&p), linear_scan_dir(&rules, &p, p.src, p.dst));
+        assert_eq!(m.lookup(&p), linear_scan_dir(&rules, &p, p.src(), p.dst()));
         assert_eq!(
-            m.lookup_dir(&p, p.dst, p.src),
-            linear_scan_dir(&rules, &p, p.dst, p.src)
+            m.lookup_dir(&p, p.dst(), p.src()),
+            linear_scan_dir(&rules, &p, p.dst(), p.src())
         );
     }
     // Many /0 rules on distinct ports: the fallback tuples with exact ports.
@@ -263,13 +251,14 @@ fn many_rules_many_tables() {
     let (t4, _) = m.table_counts();
     assert!(t4 < 20, "{t4} tables");
     for port in 0..3100u16 {
-        let p = Packet {
-            protocol: 6,
-            src: "1.2.3.4".parse().unwrap(),
-            src_port: 1,
-            dst: "10.0.0.1".parse().unwrap(),
-            dst_port: port,
-        };
-        assert_eq!(m.lookup(&p), linear_scan_dir(&wild, &p, p.src, p.dst));
+        let p = Packet::new(
+            6,
+            "1.2.3.4".parse().unwrap(),
+            1,
+            "10.0.0.1".parse().unwrap(),
+            port,
+        )
+        .unwrap();
+        assert_eq!(m.lookup(&p), linear_scan_dir(&wild, &p, p.src(), p.dst()));
     }
 }

@@ -47,13 +47,8 @@ fn arb_packet() -> impl Strategy<Value = Packet> {
                 (IpAddr::V4(s4), IpAddr::V4(d4))
             };
             let ports = protocol == PROTO_TCP || protocol == PROTO_UDP;
-            Packet {
-                protocol,
-                src,
-                src_port: if ports { sp } else { 0 },
-                dst,
-                dst_port: if ports { dp } else { 0 },
-            }
+            let (sp, dp) = if ports { (sp, dp) } else { (0, 0) };
+            Packet::new(protocol, src, sp, dst, dp).unwrap()
         })
 }
 
@@ -150,8 +145,8 @@ fn spell(p: &Packet, sp: &Spelling) -> (String, Packet) {
     };
     let ports = p.has_ports();
     let omit = ports && sp.omit_src_port;
-    let src = spell_end(p.src, (ports && !omit).then_some(p.src_port), sp);
-    let dst = spell_end(p.dst, ports.then_some(p.dst_port), sp);
+    let src = spell_end(p.src(), (ports && !omit).then_some(p.src_port), sp);
+    let dst = spell_end(p.dst(), ports.then_some(p.dst_port), sp);
     let text = format!(
         "{}{proto}{}{src}{}->{}{dst}{}",
         sp.lead, sp.after_proto, sp.before_arrow, sp.after_arrow, sp.trail
@@ -167,7 +162,7 @@ fn spell(p: &Packet, sp: &Spelling) -> (String, Packet) {
 fn check_packet_answer(input: &str) -> Result<(), TestCaseError> {
     match parse_packet(input) {
         Ok(p) => {
-            prop_assert_eq!(p.src.is_ipv4(), p.dst.is_ipv4());
+            prop_assert_eq!(p.src().is_ipv4(), p.dst().is_ipv4());
             if p.has_ports() {
                 prop_assert!(p.src_port >= 1 && p.dst_port >= 1);
             } else {
@@ -250,13 +245,9 @@ fn packet_every_protocol_number_round_trips() {
     for protocol in 0..=255u8 {
         for (src, dst) in [("10.0.0.1", "10.0.0.2"), ("2001:db8::1", "2001:db8::2")] {
             let ports = protocol == PROTO_TCP || protocol == PROTO_UDP;
-            let p = Packet {
-                protocol,
-                src: src.parse().unwrap(),
-                src_port: if ports { 1 } else { 0 },
-                dst: dst.parse().unwrap(),
-                dst_port: if ports { 65535 } else { 0 },
-            };
+            let (sp, dp) = if ports { (1, 65535) } else { (0, 0) };
+            let p =
+                Packet::new(protocol, src.parse().unwrap(), sp, dst.parse().unwrap(), dp).unwrap();
             let text = format_packet(&p);
             assert_eq!(parse_packet(&text), Ok(p), "{text}");
             let numeric = format!("{protocol} {}", text.split_once(' ').unwrap().1);

@@ -277,7 +277,7 @@ impl WorldMatcher {
     }
 
     /// The world's index the matcher was built with.
-    pub fn index(&self) -> &WorldIndex {
+    pub fn index(&self) -> &Arc<WorldIndex> {
         &self.index
     }
 

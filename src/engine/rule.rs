@@ -57,11 +57,11 @@ pub fn beats(a: &EngineRule, b: &EngineRule) -> bool {
 }
 
 /// The slow, obviously correct scan: the index of the deciding rule among `rules` for a
-/// packet whose peer is `pkt.src` and local is `pkt.dst` (ingress), or `None` when no rule
+/// packet whose peer is `pkt.src()` and local is `pkt.dst()` (ingress), or `None` when no rule
 /// matches. The deciding rule has the smallest rank; at equal rank a drop beats an accept,
 /// and the first by id (as bytes) among equals decides.
 pub fn linear_scan(rules: &[EngineRule], pkt: &Packet) -> Option<usize> {
-    linear_scan_dir(rules, pkt, pkt.src, pkt.dst)
+    linear_scan_dir(rules, pkt, pkt.src(), pkt.dst())
 }
 
 /// [`linear_scan`] with the peer and local addresses given (egress swaps them).
@@ -100,13 +100,14 @@ mod tests {
     }
 
     fn pkt() -> Packet {
-        Packet {
-            protocol: 6,
-            src: "10.0.0.1".parse().unwrap(),
-            src_port: 1000,
-            dst: "10.0.0.2".parse().unwrap(),
-            dst_port: 22,
-        }
+        Packet::new(
+            6,
+            "10.0.0.1".parse().unwrap(),
+            1000,
+            "10.0.0.2".parse().unwrap(),
+            22,
+        )
+        .unwrap()
     }
 
     #[test]

@@ -131,8 +131,14 @@ impl<'w> Batch<'w> {
             AnswerForm::Json => {
                 // The target as the view needs it (groups, NAT, NIC); it resolves as the
                 // matcher's did, so an error here cannot follow a decision.
-                let target = reference::resolve_target(self.world, &packet, to, direction)
-                    .map_err(|e| e.to_string())?;
+                let target = reference::resolve_with(
+                    self.matcher.index(),
+                    self.world,
+                    &packet,
+                    to,
+                    direction,
+                )
+                .map_err(|e| e.to_string())?;
                 self.explainer.view(&d, &target).write_json(out);
             }
         }

@@ -8,7 +8,7 @@
 mod decision;
 mod kinds;
 
-pub use decision::{Decision, Packet, Reason, Verdict};
+pub use decision::{Decision, MixedFamily, Packet, Reason, Verdict};
 pub use kinds::*;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};

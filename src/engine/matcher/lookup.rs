@@ -101,7 +101,7 @@ impl Matcher {
     /// [`linear_scan`](crate::engine::rule::linear_scan).
     #[inline]
     pub fn lookup(&self, pkt: &Packet) -> Option<usize> {
-        self.lookup_dir(pkt, pkt.src, pkt.dst)
+        self.lookup_dir(pkt, pkt.src(), pkt.dst())
     }
 
     /// [`Matcher::lookup`] with the peer and local addresses given (egress swaps them); same
@@ -113,7 +113,7 @@ impl Matcher {
     pub fn lookup_dir(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> Option<usize> {
         let (proto, sport, dport) = (pkt.protocol, pkt.src_port, pkt.dst_port);
         // The rule's family (ICMP: IPv4 …) follows the packet's, i.e. its source address.
-        let found = match (pkt.src, peer, local) {
+        let found = match (pkt.src(), peer, local) {
             (IpAddr::V4(_), IpAddr::V4(p), IpAddr::V4(l)) => self.v4.lookup(&Query {
                 peer: u32::from(p),
                 local: u32::from(l),
@@ -137,7 +137,7 @@ impl Matcher {
     /// whose best order is below the best match's. A measure of the early termination.
     pub fn tables_probed(&self, pkt: &Packet) -> usize {
         let best = |o: Option<(u32, u32)>| o.map_or(u32::MAX, |b| b.0);
-        match (pkt.src, pkt.dst) {
+        match (pkt.src(), pkt.dst()) {
             (IpAddr::V4(p), IpAddr::V4(l)) => {
                 let q = Query {
                     peer: u32::from(p),

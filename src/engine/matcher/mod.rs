@@ -157,8 +157,8 @@ impl std::error::Error for CompileError {}
 /// };
 /// let rules = vec![rule];
 /// let m = Matcher::compile(&rules).unwrap();
-/// let pkt = Packet { protocol: 6, src: "10.1.2.3".parse().unwrap(), src_port: 40000,
-///                    dst: "192.168.0.1".parse().unwrap(), dst_port: 22 };
+/// let pkt = Packet::new(6, "10.1.2.3".parse().unwrap(), 40000, "192.168.0.1".parse().unwrap(), 22)
+///     .unwrap();
 /// assert_eq!(m.lookup(&pkt), Some(0));
 /// assert_eq!(m.lookup(&pkt), linear_scan(&rules, &pkt));
 /// ```
