@@ -319,3 +319,43 @@ fn a_huge_bad_line_gives_a_short_error() {
     assert!(r.stderr.len() < 2000, "{} bytes of error", r.stderr.len());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_imported_response_taken_as_a_basic_group_is_noted() {
+    let dir = temp_dir("basic");
+    std::fs::write(
+        dir.join("d.json"),
+        r#"{ "SecurityGroupId": "sg-d", "Permissions": { "Permission": [] } }"#,
+    )
+    .unwrap();
+    let check = |world: &str, quiet: bool| {
+        std::fs::write(dir.join("w.toml"), world).unwrap();
+        let mut args = vec![
+            "check",
+            "--world",
+            "w.toml",
+            "--to",
+            "sg-d",
+            "tcp 10.0.0.1 -> 10.0.0.2:22",
+        ];
+        if quiet {
+            args.insert(0, "-q");
+        }
+        run_in(&dir, &args, None)
+    };
+    let r = check("[[security_groups]]\nimport = \"d.json\"\n", false);
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert!(
+        r.stderr.starts_with("note: group `sg-d`") && r.stderr.contains("basic (normal)"),
+        "{r:#?}"
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{r:#?}");
+    let r = check(
+        "[[security_groups]]\nimport = \"d.json\"\ntype = \"normal\"\n",
+        false,
+    );
+    assert_eq!(r.stderr, "", "a type given: no note");
+    let r = check("[[security_groups]]\nimport = \"d.json\"\n", true);
+    assert_eq!(r.stderr, "", "-q: no note");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

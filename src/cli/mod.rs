@@ -52,7 +52,19 @@ enum Command {
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> i32 {
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
-    match cli.command {
+    // `scenario run` writes nothing to stderr after its summary line: no notes there.
+    let notes = !matches!(cli.command, Command::Scenario(_));
+    let code = run_command(cli.command);
+    for n in sgsim::world_file::take_load_notes() {
+        if notes {
+            note(n);
+        }
+    }
+    code
+}
+
+fn run_command(command: Command) -> i32 {
+    match command {
         Command::Check(a) => check::run(&a),
         Command::Call(a) => call::run(&a),
         Command::Bench(a) => bench::run(&a),

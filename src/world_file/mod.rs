@@ -658,6 +658,39 @@ fn check_eni(
     Ok(out)
 }
 
+thread_local! {
+    /// Notes of the loads on this thread, for the user ([`take_load_notes`]).
+    static LOAD_NOTES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the notes that loading world files on this thread left for the user (an imported
+/// Describe response taken as a basic group, …), oldest first.
+pub fn take_load_notes() -> Vec<String> {
+    LOAD_NOTES.with(|n| std::mem::take(&mut *n.borrow_mut()))
+}
+
+/// An imported response without a `type` beside it becomes a basic (`normal`) group: the
+/// Describe answer does not say which type the group is, so the user is told.
+fn note_basic(response: &serde_json::Value, what: &str) {
+    if response.get("type").is_none() {
+        let id = response
+            .get("SecurityGroupId")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?");
+        let note = format!(
+            "group `{}` ({what}) is taken as a basic (normal) group: a Describe response does \
+             not say the type; add `type = \"enterprise\"` beside it for an advanced group",
+            quote(id)
+        );
+        LOAD_NOTES.with(|n| {
+            let mut n = n.borrow_mut();
+            if !n.contains(&note) {
+                n.push(note);
+            }
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Import (SPEC §5): a `DescribeSecurityGroupAttribute` response as a group. The conversion
 // itself lives in `crate::api::import`; this is only the hook.
@@ -701,9 +734,11 @@ fn import_group(
                 r.insert(k.clone(), v.clone());
             }
         }
+        note_basic(&response, &format!("import `{shown}`"));
         return describe_to_group(&response).map_err(|m| format!("import `{shown}`: {m}"));
     }
     if obj.contains_key("SecurityGroupId") {
+        note_basic(&value, "an imported response");
         return describe_to_group(&value).map_err(|m| format!("imported response: {m}"));
     }
     Ok(value)
