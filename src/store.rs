@@ -91,6 +91,22 @@ pub struct Store {
     format: Format,
 }
 
+/// How long a lock may be waited on before the wait is said on stderr.
+pub const LOCK_NOTICE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens (creating) the lock file without following a link and without blocking on a
+/// FIFO.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// The store's exclusive lock; released when dropped.
 #[derive(Debug)]
 pub struct StoreLock {
@@ -128,29 +144,84 @@ impl Store {
     }
 
     /// Takes the exclusive lock on `FILE.lock` beside the real file, waiting for other
-    /// holders; held until the returned guard is dropped.
+    /// holders; held until the returned guard is dropped. The lock file is opened without
+    /// following a link and must be a regular file (a FIFO or a link there is refused, not
+    /// waited on); a wait of more than [`LOCK_NOTICE`] is said once on stderr.
     pub fn lock(&self) -> Result<StoreLock, StoreError> {
         let mut name = self.real.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");
         let path = self.real.with_file_name(name);
-        let fail = |e: std::io::Error| StoreError::Io {
-            path: path.display().to_string(),
+        let shown = path.display().to_string();
+        let fail = |reason: String| StoreError::Io {
+            path: shown.clone(),
             action: "lock",
-            reason: io_reason(&e),
+            reason,
         };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(fail)?;
-        file.lock().map_err(fail)?;
+        let file = open_lock_file(&path).map_err(|e| {
+            fail(match e.raw_os_error() {
+                Some(libc::ELOOP) => {
+                    "it is a link (a lock file is never followed through a link)".into()
+                }
+                // A FIFO without a reader, or a device.
+                Some(libc::ENXIO) | Some(libc::ENODEV) => "not a regular file".into(),
+                _ => io_reason(&e),
+            })
+        })?;
+        let meta = file.metadata().map_err(|e| fail(io_reason(&e)))?;
+        if !meta.is_file() {
+            return Err(fail("not a regular file".into()));
+        }
+        let start = std::time::Instant::now();
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !told && start.elapsed() >= LOCK_NOTICE {
+                        told = true;
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "note: {shown}: waiting for the lock held by another process"
+                        );
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(fail(io_reason(&e))),
+            }
+        }
         Ok(StoreLock { _file: file })
+    }
+
+    /// Refuses a world file the caller may not write (no write permission bit, or one it
+    /// cannot open for writing): it is not replaced behind the owner's back.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let fail = |reason: &str| StoreError::Io {
+            path: self.path.display().to_string(),
+            action: "write",
+            reason: reason.to_string(),
+        };
+        let meta = std::fs::metadata(&self.real).map_err(|e| fail(&io_reason(&e)))?;
+        if meta.permissions().readonly() {
+            return Err(fail(
+                "the file is read-only (no write permission); it is not replaced",
+            ));
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.real)
+            .map_err(|e| fail(&format!("{}; it is not replaced", io_reason(&e))))?;
+        Ok(())
     }
 
     /// Reads and validates the world.
     pub fn load(&self) -> Result<World, StoreError> {
         Ok(world_file::load(&self.path)?)
+    }
+
+    /// Reads and validates the world, and returns the text read too, for
+    /// [`Store::save_edited`].
+    pub fn load_with_text(&self) -> Result<(World, String), StoreError> {
+        Ok(world_file::load_with_text(&self.path)?)
     }
 
     /// Writes `world` back in the file's format, replacing the real file atomically (the
@@ -162,8 +233,59 @@ impl Store {
                 path: shown(),
                 message,
             })?;
-        write_atomic(&self.real, text.as_bytes()).map_err(|e| StoreError::Io {
-            path: shown(),
+        self.write(text.as_bytes())
+    }
+
+    /// Writes the change from `before` to `after` into the file whose text was `old`,
+    /// keeping what the user wrote ([`world_file::edit_text`]); when that edit cannot be
+    /// made, the world is written whole and a note says why. The file must still hold `old`
+    /// (a change made meanwhile, by hand or another program, is not overwritten). Returns
+    /// the new text and the notes for the user.
+    pub fn save_edited(
+        &self,
+        old: &str,
+        before: &World,
+        after: &World,
+    ) -> Result<(String, Vec<String>), StoreError> {
+        let shown = self.path.display().to_string();
+        let now = std::fs::read_to_string(&self.real).map_err(|e| StoreError::Io {
+            path: shown.clone(),
+            action: "read",
+            reason: io_reason(&e),
+        })?;
+        if now != old {
+            return Err(StoreError::Io {
+                path: shown,
+                action: "write",
+                reason: "the file changed since it was read (by hand or another program); it is not overwritten".into(),
+            });
+        }
+        let base = self.path.parent();
+        let (text, notes) =
+            match world_file::edit_text(old, self.format, &shown, base, before, after) {
+                Ok(e) => (e.text, e.notes),
+                Err(why) => {
+                    let text = world_file::to_string(after, self.format).map_err(|message| {
+                        StoreError::Encode {
+                            path: shown.clone(),
+                            message,
+                        }
+                    })?;
+                    (
+                        text,
+                        vec![format!(
+                            "the file is written whole, without its comments and layout: {why}"
+                        )],
+                    )
+                }
+            };
+        self.write(text.as_bytes())?;
+        Ok((text, notes))
+    }
+
+    fn write(&self, data: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.real, data).map_err(|e| StoreError::Io {
+            path: self.path.display().to_string(),
             action: "write",
             reason: io_reason(&e),
         })
@@ -175,28 +297,29 @@ pub fn load(path: &Path) -> Result<World, StoreError> {
     Store::open(path)?.load()
 }
 
-/// Replaces `target` by `data` atomically: a temporary file in the same folder with the
-/// target's permissions, synced, then renamed over it.
+/// Replaces `target` by `data` atomically: a temporary file created new and exclusive (a
+/// random name, never through an existing name or link) in the same folder, given the
+/// target's mode, written and synced, renamed over the target, and the folder synced, so
+/// the change is on disk when this returns.
 fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let mut name = std::ffi::OsString::from(".");
-    name.push(target.file_name().unwrap_or_default());
-    name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(name);
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
-        if let Ok(meta) = std::fs::metadata(target) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(target.file_name().unwrap_or_default());
+    prefix.push(".");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    if let Ok(meta) = std::fs::metadata(target) {
+        tmp.as_file().set_permissions(meta.permissions())?;
     }
-    result
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod error;
 mod groups;
 pub mod hash;
 pub mod import;
+pub mod params;
 pub mod permission;
 mod prefix;
 pub mod request;

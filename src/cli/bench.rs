@@ -1,6 +1,7 @@
 //! `sgsim bench`: build time, memory and lookup rates of the compiled matcher, checked
 //! against the reference before anything is timed.
 
+use clap::builder::TypedValueParser as _;
 use clap::{ArgGroup, Args};
 use sgsim::bench::{self, BenchOptions, BenchSource};
 use sgsim::generate_world::{self, Shape};
@@ -23,23 +24,24 @@ pub struct BenchArgs {
     /// there is one, else packets generated from the rules).
     #[arg(long, value_name = "FILE", requires = "classbench")]
     trace: Option<PathBuf>,
-    /// A generated rule set of N rules.
-    #[arg(long, value_name = "N")]
+    /// A generated rule set of N rules (1-10,000,000).
+    #[arg(long, value_name = "N", value_parser = count(1, 10_000_000))]
     generate: Option<usize>,
     /// A generated world of real size: `one-group` (instances in one basic group with inner
     /// access Accept and one rule), `many-groups` (instances in 1-3 of 100 groups of 20 rules,
     /// half naming other groups), or `scenario` (a many-groups scenario; needs --write).
-    #[arg(long, value_name = "SHAPE", value_parser = ["one-group", "many-groups", "scenario"])]
+    #[arg(long, value_name = "SHAPE", value_parser = clap::builder::PossibleValuesParser::new(["one-group", "many-groups", "scenario"]).map(|s| s.to_ascii_lowercase()), ignore_case = true)]
     generate_world: Option<String>,
     /// Instances of the generated world (default: 10000; 1500 for `scenario`).
-    #[arg(long, value_name = "N", requires = "generate_world")]
+    #[arg(long, value_name = "N", requires = "generate_world", value_parser = count(1, 1_000_000))]
     instances: Option<usize>,
     /// Steps of the generated scenario.
     #[arg(
         long,
         value_name = "N",
         default_value_t = 200,
-        requires = "generate_world"
+        requires = "generate_world",
+        value_parser = count(1, 1_000_000)
     )]
     steps: usize,
     /// Lines of the generated `check --batch` file.
@@ -47,7 +49,8 @@ pub struct BenchArgs {
         long,
         value_name = "N",
         default_value_t = 2000,
-        requires = "generate_world"
+        requires = "generate_world",
+        value_parser = count(1, 100_000_000)
     )]
     batch_lines: usize,
     /// Write the generated world (DIR/SHAPE.toml) and a `check --batch` file of its packets
@@ -57,26 +60,131 @@ pub struct BenchArgs {
     /// The generator's seed.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Lookups per timed measurement.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    /// Lookups per timed measurement (1-1,000,000,000).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = count(1, 1_000_000_000))]
     packets: usize,
-    /// Threads of the batch measurement (default: every core).
-    #[arg(long, value_name = "N")]
+    /// Threads of the batch measurement (default: every core; 1-1024).
+    #[arg(long, value_name = "N", value_parser = count(1, 1024))]
     threads: Option<usize>,
-    /// How many times the single-thread timing is repeated (the median is reported, with the
-    /// minimum and maximum).
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    repeat: usize,
-    /// Packets checked matcher = reference before timing.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    /// Packets checked matcher = reference before timing (0-100,000,000).
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = count(0, 100_000_000))]
     verify: usize,
+    /// How many times the single-thread timing is repeated; the median is reported, with the
+    /// minimum and maximum (1-100; `--samples` is the same flag).
+    #[arg(long, alias = "samples", value_name = "N", default_value_t = 5, value_parser = count(1, 100))]
+    repeat: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
 }
 
+/// A parser of a count within `lo..=hi`: a too-large number is an error, not a panic.
+fn count(lo: u64, hi: u64) -> impl clap::builder::TypedValueParser<Value = usize> {
+    use clap::builder::TypedValueParser as _;
+    clap::value_parser!(u64)
+        .range(lo..=hi)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The flags given that do not apply to the chosen source, by name.
+fn inapplicable(args: &BenchArgs, matches: &Given) -> Vec<&'static str> {
+    let mut bad = Vec::new();
+    let gen_world = args.generate_world.is_some();
+    if args.trace.is_some() && args.classbench.is_none() {
+        bad.push("--trace (only with --classbench)");
+    }
+    if args.to.is_some() && args.world.is_none() {
+        bad.push("--to (only with --world)");
+    }
+    if matches.seed && args.classbench.is_some() && args.trace.is_some() {
+        bad.push("--seed (a trace is timed as it is)");
+    }
+    if args.write.is_some() {
+        for (given, name) in [
+            (matches.packets, "--packets (not with --write)"),
+            (matches.threads, "--threads (not with --write)"),
+            (matches.verify, "--verify (not with --write)"),
+            (matches.samples, "--samples (not with --write)"),
+            (args.json, "--json (not with --write)"),
+        ] {
+            if given {
+                bad.push(name);
+            }
+        }
+    }
+    if !gen_world {
+        for (given, name) in [
+            (
+                args.instances.is_some(),
+                "--instances (only with --generate-world)",
+            ),
+            (
+                matches.steps,
+                "--steps (only with --generate-world scenario)",
+            ),
+            (
+                matches.batch_lines,
+                "--batch-lines (only with --generate-world)",
+            ),
+            (args.write.is_some(), "--write (only with --generate-world)"),
+        ] {
+            if given {
+                bad.push(name);
+            }
+        }
+    }
+    bad
+}
+
+/// Which flags with defaults were given on the command line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Given {
+    /// `--seed`
+    pub seed: bool,
+    /// `--packets`
+    pub packets: bool,
+    /// `--threads`
+    pub threads: bool,
+    /// `--verify`
+    pub verify: bool,
+    /// `--samples`
+    pub samples: bool,
+    /// `--steps`
+    pub steps: bool,
+    /// `--batch-lines`
+    pub batch_lines: bool,
+}
+
+impl Given {
+    /// Reads the flags given from the raw command line (clap's defaults hide them).
+    pub fn from_args() -> Given {
+        let args: Vec<String> = std::env::args().collect();
+        let has = |f: &str| {
+            args.iter()
+                .any(|a| a == f || a.starts_with(&format!("{f}=")))
+        };
+        Given {
+            seed: has("--seed"),
+            packets: has("--packets"),
+            threads: has("--threads"),
+            verify: has("--verify"),
+            samples: has("--samples"),
+            steps: has("--steps"),
+            batch_lines: has("--batch-lines"),
+        }
+    }
+}
+
 /// Runs `sgsim bench`; returns the exit status.
 pub fn run(args: &BenchArgs) -> i32 {
+    let bad = inapplicable(args, &Given::from_args());
+    if !bad.is_empty() {
+        super::error(format!(
+            "flags that do not apply here: {} (see --help)",
+            bad.join(", ")
+        ));
+        return 2;
+    }
     if let Some(shape) = &args.generate_world {
         if let Some(dir) = &args.write {
             return write_generated(args, shape, dir);

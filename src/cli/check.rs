@@ -49,7 +49,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ID")]
     to: Option<String>,
     /// The direction to decide in.
-    #[arg(long, value_enum, default_value = "ingress")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "ingress")]
     direction: DirectionArg,
     /// Print JSON (one object; one per line with --batch).
     #[arg(long)]
@@ -58,11 +58,27 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "packet")]
     batch: Option<String>,
     /// Progress on stderr for --batch.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
     progress: Progress,
-    /// The packet, e.g. `tcp 10.1.2.3:40000 -> 192.168.1.10:22`.
-    #[arg(required_unless_present = "batch")]
-    packet: Option<String>,
+    /// The packet, e.g. `tcp 10.1.2.3:40000 -> 192.168.1.10:22` (quote it: unquoted, the
+    /// shell takes `>` as a redirect).
+    #[arg(required_unless_present = "batch", num_args = 1..)]
+    packet: Vec<String>,
+}
+
+/// A hint for a packet the shell split: several words, or one ending in `-` (the rest of
+/// `->` went to a redirect, which made a file named by the destination).
+fn split_packet_hint(words: &[String]) -> String {
+    let text = words.join(" ");
+    if text.trim_end().ends_with('-') {
+        " (the packet looks cut at `>`: unquoted, the shell took `> DST` as a redirect and \
+         wrote a file named by the destination; quote the packet: 'tcp SRC -> DST:PORT')"
+            .to_string()
+    } else if words.len() > 1 {
+        " (the packet came as several words: quote it: 'tcp SRC -> DST:PORT')".to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Runs `sgsim check`; returns the exit status.
@@ -82,11 +98,24 @@ pub fn run(args: &CheckArgs) -> i32 {
 }
 
 fn single(world: &World, args: &CheckArgs) -> i32 {
-    let text = args.packet.as_deref().unwrap_or_default();
+    let joined = args.packet.join(" ");
+    let text = joined.as_str();
     let packet = match parse_packet(text) {
-        Ok(p) => p,
+        Ok(p) => {
+            if args.packet.len() > 1 {
+                super::hint(format!(
+                    "the packet came as {} words: quote it, `'{text}'`",
+                    args.packet.len()
+                ));
+            }
+            p
+        }
         Err(e) => {
-            super::error(format!("invalid packet `{text}`: {e}"));
+            super::error(format!(
+                "invalid packet `{}`: {e}{}",
+                world_file::quote(text),
+                split_packet_hint(&args.packet)
+            ));
             return 2;
         }
     };
@@ -112,15 +141,28 @@ fn single(world: &World, args: &CheckArgs) -> i32 {
     }
 }
 
-/// Ends the progress line on stderr, so what follows starts a line of its own.
-fn end_progress(shown: bool) {
-    if shown {
-        let _ = writeln!(std::io::stderr());
-    }
-}
-
 /// Lines read, decided (on all cores) and written per step of a batch.
 const CHUNK: usize = 16_384;
+
+/// The progress display of a batch: an `indicatif` bar on stderr, on its own line, with the
+/// count, the rate and (when the input's size is known) the ETA.
+fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = match size {
+        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let style = match size {
+        Some(_) => ProgressStyle::with_template(
+            "{bar:30} {percent:>3}%  {msg} packets, {binary_bytes_per_sec}, ETA {eta}",
+        ),
+        None => ProgressStyle::with_template("{spinner} {msg} packets decided, {elapsed}"),
+    };
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar
+}
 
 fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
     let form = if args.json {
@@ -135,24 +177,45 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
             return 2;
         }
     };
-    let mut reader: Box<dyn BufRead> = if input == "-" {
-        Box::new(std::io::stdin().lock())
+    // The input as a file (stdin's own descriptor for `-`), so the reader's buffer tells
+    // whether more input is at hand without waiting for it.
+    let file = if input == "-" {
+        use std::os::fd::AsFd;
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
     } else {
-        match std::fs::File::open(input) {
-            Ok(f) => Box::new(std::io::BufReader::new(f)),
-            Err(e) => {
-                super::error(format!(
-                    "{input}: cannot read: {}",
-                    world_file::io_reason(&e)
-                ));
-                return 2;
-            }
+        std::fs::File::open(input)
+    };
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => {
+            super::error(format!(
+                "{input}: cannot read: {}",
+                world_file::io_reason(&e)
+            ));
+            return 2;
         }
     };
-    let show_progress = match args.progress {
-        Progress::Always => true,
-        Progress::Never => false,
-        Progress::Auto => std::io::stderr().is_terminal(),
+    // A regular file is answered in chunks; a pipe or a terminal line by line as it comes.
+    let meta = file.metadata().ok();
+    let regular = meta.as_ref().is_some_and(|m| m.is_file());
+    let size = meta.filter(|m| m.is_file()).map(|m| m.len());
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let show_progress = !super::quiet()
+        && match args.progress {
+            Progress::Always => true,
+            Progress::Never => false,
+            Progress::Auto => std::io::stderr().is_terminal(),
+        };
+    let bar = show_progress.then(|| progress_bar(size));
+    let stdout_tty = std::io::stdout().is_terminal();
+    let say_error = |message: String| {
+        if let Some(b) = &bar {
+            b.abandon();
+        }
+        super::error(message);
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -160,11 +223,14 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
     let mut parts: Vec<Answers> = Vec::new();
     let mut first_line = 1usize;
     let mut decided: u64 = 0;
+    let mut bytes: u64 = 0;
     loop {
-        // Read a chunk into the line buffers of the last; a read error ends the input after
-        // the lines read so far.
+        // Read a chunk into the line buffers of the last; from a pipe, stop where the input
+        // at hand ends (the next line may be long in coming). A read error ends the input
+        // after the lines read so far.
         let mut n = 0;
         let mut read_error = None;
+        let mut eof = false;
         while n < CHUNK {
             if n == lines.len() {
                 lines.push(String::new());
@@ -172,47 +238,77 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
             let Some(line) = lines.get_mut(n) else { break };
             line.clear();
             match reader.read_line(line) {
-                Ok(0) => break,
-                Ok(_) => n += 1,
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(k) => {
+                    n += 1;
+                    bytes += k as u64;
+                    if !regular && reader.buffer().is_empty() {
+                        break;
+                    }
+                }
                 Err(e) => {
                     read_error = Some(e);
                     break;
                 }
             }
         }
+        if first_line == 1 {
+            // A byte-order mark before the first line is not part of it.
+            if let Some(l) = lines.first_mut() {
+                if l.starts_with('\u{feff}') {
+                    l.replace_range(..'\u{feff}'.len_utf8(), "");
+                }
+            }
+        }
         let chunk = lines.get(..n).unwrap_or_default();
         batch.answer_chunk(chunk, &mut parts);
         for part in &parts {
-            if out.write_all(&part.text).is_err() {
+            let written = match &bar {
+                // On a terminal the bar steps aside while answers are printed.
+                Some(b) if stdout_tty => {
+                    b.suspend(|| out.write_all(&part.text).and_then(|()| out.flush()))
+                }
+                _ => out.write_all(&part.text),
+            };
+            if written.is_err() {
                 return 0; // stdout closed (a pipe into `head`): stop quietly
             }
             decided += part.decided;
             if let Some((i, msg)) = &part.error {
                 let _ = out.flush();
-                end_progress(show_progress && first_line > 1);
-                super::error(format!("{input}:{}: {msg}", first_line + i));
+                say_error(format!("{input}:{}: {msg}", first_line + i));
                 return 2;
             }
         }
         first_line += n;
         if let Some(e) = read_error {
             let _ = out.flush();
-            end_progress(show_progress);
-            super::error(format!(
+            say_error(format!(
                 "{input}:{first_line}: cannot read: {}",
                 world_file::io_reason(&e)
             ));
             return 2;
         }
-        if show_progress {
-            let _ = write!(std::io::stderr(), "\r{decided} packets decided");
+        if !regular && out.flush().is_err() {
+            return 0;
         }
-        if n < CHUNK {
+        if let Some(b) = &bar {
+            b.set_message(decided.to_string());
+            match size {
+                Some(_) => b.set_position(bytes),
+                None => b.tick(),
+            }
+        }
+        if eof {
             break;
         }
     }
-    if show_progress {
-        let _ = writeln!(std::io::stderr(), "\r{decided} packets decided");
+    if let Some(b) = &bar {
+        b.set_message(decided.to_string());
+        b.finish();
     }
     let _ = out.flush();
     0

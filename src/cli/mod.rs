@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Every command returns its exit status; errors are
 //! printed as one line on stderr.
 
+pub mod aliyun;
 pub mod bench;
 pub mod call;
 pub mod check;
@@ -14,8 +15,19 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "sgsim", version, about, long_about = None)]
 pub struct Cli {
+    /// No notes, warnings, hints or progress on stderr (errors are still printed).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Whether `-q/--quiet` was given.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether notes, warnings, hints and progress are silenced (`-q`).
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,25 +44,109 @@ enum Command {
     /// Serve the ECS API over HTTP on a world file, for the official SDKs (SPEC §9).
     #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
+    /// Print a shell completion script: `sgsim completions bash > /etc/bash_completion.d/sgsim`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum, ignore_case = true)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `sgsim man > sgsim.1; man ./sgsim.1`.
+    Man,
 }
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> i32 {
-    match cli.command {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    // `scenario run` writes nothing to stderr after its summary line: no notes there.
+    let notes = !matches!(cli.command, Command::Scenario(_));
+    let code = run_command(cli.command);
+    for n in sgsim::world_file::take_load_notes() {
+        if notes {
+            note(n);
+        }
+    }
+    code
+}
+
+fn run_command(command: Command) -> i32 {
+    match command {
         Command::Check(a) => check::run(&a),
         Command::Call(a) => call::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Scenario(c) => scenario::run(&c),
         #[cfg(feature = "serve")]
         Command::Serve(a) => serve::run(&a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "sgsim", &mut buf);
+            out(&String::from_utf8_lossy(&buf));
+            0
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+                Ok(()) => {
+                    out(&String::from_utf8_lossy(&buf));
+                    0
+                }
+                Err(e) => {
+                    error(format!("cannot write the man page: {e}"));
+                    2
+                }
+            }
+        }
     }
 }
 
-/// Prints a one-line error on stderr (control characters escaped).
+/// The longest error line printed, in characters; a longer one is cut (input quoted in it
+/// is already bounded, this is the last guard).
+const ERROR_LIMIT: usize = 1000;
+
+/// Prints a one-line error on stderr (control characters escaped, at most
+/// [`ERROR_LIMIT`] characters).
 pub fn error(message: impl std::fmt::Display) {
     use std::io::Write;
-    let line = sgsim::world_file::one_line(&message.to_string());
+    let mut line = sgsim::world_file::one_line(&message.to_string());
+    if let Some((end, _)) = line.char_indices().nth(ERROR_LIMIT) {
+        let total = line.len();
+        line.truncate(end);
+        line.push_str(&format!("… ({total} bytes)"));
+    }
     let _ = writeln!(std::io::stderr(), "error: {line}");
+}
+
+/// Prints a one-line note on stderr (`note: …`), for what the user should know but is not
+/// an error.
+pub fn note(message: impl std::fmt::Display) {
+    use std::io::Write;
+    if quiet() {
+        return;
+    }
+    let line = sgsim::world_file::one_line(&message.to_string());
+    let _ = writeln!(std::io::stderr(), "note: {line}");
+}
+
+/// Prints a one-line warning on stderr (`warning: …`), unless `-q`.
+pub fn warn(message: impl std::fmt::Display) {
+    use std::io::Write;
+    if quiet() {
+        return;
+    }
+    let line = sgsim::world_file::one_line(&message.to_string());
+    let _ = writeln!(std::io::stderr(), "warning: {line}");
+}
+
+/// Prints a one-line hint on stderr (`hint: …`), unless `-q`.
+pub fn hint(message: impl std::fmt::Display) {
+    use std::io::Write;
+    if quiet() {
+        return;
+    }
+    let line = sgsim::world_file::one_line(&message.to_string());
+    let _ = writeln!(std::io::stderr(), "hint: {line}");
 }
 
 /// Prints text on stdout; a closed stdout (a pipe into `head`) is not an error.
@@ -90,6 +186,13 @@ pub fn parse() -> Result<Cli, i32> {
             let extra: Vec<&str> = lines
                 .filter(|l| !l.starts_with("For more information") && !l.starts_with("Usage:"))
                 .collect();
+            // An unquoted packet split by the shell: `->` looks like a flag to clap.
+            if first.contains("'->'") || first.contains("'-'") {
+                error(format!(
+                    "{first}: the packet looks split by the shell: quote it, 'tcp SRC -> DST:PORT' (unquoted, `>` is also a redirect) (see --help)"
+                ));
+                return Err(2);
+            }
             if extra.is_empty() {
                 error(format!("{first} (see --help)"));
             } else {

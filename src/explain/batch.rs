@@ -113,8 +113,13 @@ impl<'w> Batch<'w> {
             return Ok(false);
         }
         let bl = split_batch_line(trimmed);
-        let packet =
-            parse_packet(bl.packet).map_err(|e| format!("invalid packet `{}`: {e}", bl.packet))?;
+        let packet = parse_packet(bl.packet).map_err(|e| {
+            format!(
+                "invalid packet `{}`: {}",
+                crate::world_file::quote(bl.packet),
+                crate::world_file::quote(&e.to_string())
+            )
+        })?;
         let direction = bl.direction.unwrap_or(self.direction);
         let to = bl.to.or(self.to.as_deref());
         let d = self

@@ -431,15 +431,15 @@ impl World {
             .find_map(|g| g.rules.iter().find(|r| r.id == id).map(|r| (g, r)))
     }
 
-    /// The next free id of a kind (`sg-`, `sgr-`, `pl-`): the prefix and 12 zero-padded
-    /// decimal digits, one more than the largest such number in the world (SPEC §1).
+    /// The next free id of a kind (`sg-`, `sgr-`, `pl-`): the prefix and at least 12
+    /// zero-padded decimal digits, one more than the largest such number in the world (SPEC
+    /// §1); past `…999999999999` the count goes on with 13 digits and more.
     pub fn next_id(&self, prefix: &str) -> String {
-        let max = self
+        let used: Vec<u64> = self
             .all_ids()
             .filter_map(|id| numbered_id(id, prefix))
-            .max()
-            .unwrap_or(0);
-        format!("{prefix}{:012}", max.saturating_add(1))
+            .collect();
+        format!("{prefix}{:012}", next_number(&used))
     }
 
     /// Every id in the world: VPCs, prefix lists, groups, rules, instances and ENIs.
@@ -472,13 +472,27 @@ impl World {
     }
 }
 
-/// The number `N` of an id `PREFIX` + 12 decimal digits, if `id` has that form.
+/// The number `N` of an id `PREFIX` + at least 12 decimal digits, if `id` has that form
+/// and `N` fits in 64 bits.
 pub fn numbered_id(id: &str, prefix: &str) -> Option<u64> {
     let digits = id.strip_prefix(prefix)?;
-    if digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.len() >= 12 && digits.bytes().all(|b| b.is_ascii_digit()) {
         digits.parse().ok()
     } else {
         None
+    }
+}
+
+/// The number for a new id, given the numbers in use: one more than the largest, or, when
+/// that is `u64::MAX`, the smallest number not in use (ids never repeat).
+pub fn next_number(used: &[u64]) -> u64 {
+    let max = used.iter().copied().max().unwrap_or(0);
+    match max.checked_add(1) {
+        Some(n) => n,
+        None => {
+            let taken: std::collections::HashSet<u64> = used.iter().copied().collect();
+            (1..).find(|n| !taken.contains(n)).unwrap_or(1)
+        }
     }
 }
 

@@ -198,6 +198,18 @@ fn named_world_path(scenario: &Path, named: &str, origin: &str) -> Result<PathBu
             "{origin}: world `{named}`: not a world file: use a `.toml` or `.json` file"
         ));
     }
+    // A referenced file is a regular file of bounded size (not a FIFO, not a device).
+    if let Ok(meta) = std::fs::metadata(&file) {
+        if !meta.is_file() {
+            return Err(format!("{origin}: world `{named}`: not a regular file"));
+        }
+        if meta.len() > world_file::reference::MAX_REFERENCED {
+            return Err(format!(
+                "{origin}: world `{named}`: {} bytes is more than the 16 MiB a referenced file may have",
+                meta.len()
+            ));
+        }
+    }
     Ok(file)
 }
 

@@ -55,14 +55,20 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// Collects the `*.toml` files under `dir`. Links to folders are not followed (so a link
+/// loop cannot make the walk endless); a link to a file is taken like the file.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        let is_dir = kind.is_dir();
+        let is_file = kind.is_file() || (kind.is_symlink() && path.is_file());
+        if is_dir {
             if path.file_name().is_some_and(|n| n != WORLDS_FOLDER) {
                 walk(&path, out)?;
             }
-        } else if path.extension().is_some_and(|e| e == "toml") {
+        } else if is_file && path.extension().is_some_and(|e| e == "toml") {
             out.push(path);
         }
     }
@@ -108,6 +114,30 @@ mod tests {
         assert_eq!(only_worlds.unwrap(), vec![dir.join("worlds/w.toml")]);
         let named = collect(&[dir.join("worlds/w.toml")]).unwrap();
         assert_eq!(named, vec![dir.join("worlds/w.toml")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn links_to_folders_are_not_followed() {
+        let dir = temp_dir("link-loop");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.toml"), "").unwrap();
+        std::fs::write(dir.join("b.toml"), "").unwrap();
+        // Two self-links in each folder: followed, the walk would grow without end.
+        for f in ["", "sub/"] {
+            std::os::unix::fs::symlink(".", dir.join(format!("{f}self1"))).unwrap();
+            std::os::unix::fs::symlink("..", dir.join(format!("{f}self2"))).unwrap();
+        }
+        std::os::unix::fs::symlink("b.toml", dir.join("c.toml")).unwrap();
+        let found = collect(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(
+            found,
+            vec![
+                dir.join("b.toml"),
+                dir.join("c.toml"),
+                dir.join("sub/a.toml")
+            ]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -461,7 +461,12 @@ impl Builder<'_> {
                 rule.id = match &raw.id {
                     Some(id) => id.clone(),
                     None => {
-                        next_rule += 1;
+                        next_rule = next_rule.checked_add(1).ok_or_else(|| {
+                            self.err(
+                                Some(ctx.clone()),
+                                "no rule id is left to give this rule: give it an `id`".into(),
+                            )
+                        })?;
                         format!("sgr-{next_rule:012}")
                     }
                 };

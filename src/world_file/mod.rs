@@ -7,11 +7,14 @@
 //! ENI needs at least one group, as in the cloud.
 
 mod build;
+mod edit;
 mod raw;
+pub mod reference;
 mod write;
 
 pub use crate::wire::snake_case;
 pub(crate) use build::build_world;
+pub use edit::{edit_text, Edited};
 pub(crate) use raw::{parse_doc, RawDoc};
 pub use write::{rule_to_keys, to_string};
 
@@ -84,6 +87,18 @@ pub fn one_line(s: &str) -> String {
 
 impl std::error::Error for WorldError {}
 
+/// The most characters of an input that an error message quotes.
+pub const QUOTE_LIMIT: usize = 200;
+
+/// A piece of input as an error message quotes it: at most [`QUOTE_LIMIT`] characters, with
+/// `…` and the full length in bytes when cut.
+pub fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_LIMIT) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes)", &s[..end], s.len()),
+    }
+}
+
 /// Loads and validates a world file; the format is chosen by the extension.
 pub fn load(path: &Path) -> Result<World, WorldError> {
     let origin = path.display().to_string();
@@ -98,15 +113,39 @@ pub fn load(path: &Path) -> Result<World, WorldError> {
     load_str_in(&text, format, &origin, path.parent())
 }
 
-/// Reads a file to a string, with a one-line error naming it.
-pub(crate) fn read(path: &Path) -> Result<String, WorldError> {
-    std::fs::read_to_string(path).map_err(|e| WorldError {
-        origin: path.display().to_string(),
+/// Loads a world file as [`load`] does, and returns the text read too (for
+/// [`edit_text`], which writes changes back into it).
+pub fn load_with_text(path: &Path) -> Result<(World, String), WorldError> {
+    let origin = path.display().to_string();
+    let format = Format::of_path(path).ok_or_else(|| WorldError {
+        origin: origin.clone(),
+        position: None,
+        context: None,
+        message: "unknown world file extension: use `.toml` or `.json`".into(),
+        api_error: None,
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| WorldError {
+        origin: origin.clone(),
         position: None,
         context: None,
         message: format!("cannot read: {}", io_reason(&e)),
         api_error: None,
-    })
+    })?;
+    let world = load_str_in(reference::strip_bom(&text), format, &origin, path.parent())?;
+    Ok((world, text))
+}
+
+/// Reads a file to a string, with a one-line error naming it.
+pub(crate) fn read(path: &Path) -> Result<String, WorldError> {
+    std::fs::read_to_string(path)
+        .map(|t| reference::strip_bom(&t).to_string())
+        .map_err(|e| WorldError {
+            origin: path.display().to_string(),
+            position: None,
+            context: None,
+            message: format!("cannot read: {}", io_reason(&e)),
+            api_error: None,
+        })
 }
 
 /// A short, lower-case reason for an I/O error.
@@ -155,6 +194,39 @@ fn load_str_in(
     build_world(doc, origin, base)
 }
 
+thread_local! {
+    /// Notes of the loads on this thread, for the user ([`take_load_notes`]).
+    static LOAD_NOTES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the notes that loading world files on this thread left for the user (an imported
+/// Describe response taken as a basic group, …), oldest first.
+pub fn take_load_notes() -> Vec<String> {
+    LOAD_NOTES.with(|n| std::mem::take(&mut *n.borrow_mut()))
+}
+
+/// An imported response without a `type` beside it becomes a basic (`normal`) group: the
+/// Describe answer does not say which type the group is, so the user is told.
+fn note_basic(response: &serde_json::Value, what: &str) {
+    if response.get("type").is_none() {
+        let id = response
+            .get("SecurityGroupId")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?");
+        let note = format!(
+            "group `{}` ({what}) is taken as a basic (normal) group: a Describe response does \
+             not say the type; add `type = \"enterprise\"` beside it for an advanced group",
+            quote(id)
+        );
+        LOAD_NOTES.with(|n| {
+            let mut n = n.borrow_mut();
+            if !n.contains(&note) {
+                n.push(note);
+            }
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Import (SPEC §5): a `DescribeSecurityGroupAttribute` response as a group. The conversion
 // itself lives in `crate::api::import`; this is only the hook.
@@ -176,10 +248,15 @@ fn import_group(
         let file = file
             .as_str()
             .ok_or("field `import`: must be the name of a JSON file")?;
-        let path = base.map_or_else(|| Path::new(file).to_path_buf(), |b| b.join(file));
+        let path =
+            reference::resolve_under(base, file).map_err(|m| format!("field `import`: {m}"))?;
         let shown = path.display();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("field `import`: cannot read `{shown}`: {}", io_reason(&e)))?;
+        let text = reference::read_bounded(&path)
+            .map_err(|m| format!("field `import`: cannot read `{shown}`: {m}"))?;
+        if let Err((pos, m)) = raw::check_json_keys(&text) {
+            let at = pos.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default();
+            return Err(format!("field `import`: `{shown}{at}`: {m}"));
+        }
         let mut response: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("field `import`: `{shown}` is not JSON: {e}"))?;
         if let serde_json::Value::Object(r) = &mut response {
@@ -193,9 +270,11 @@ fn import_group(
                 r.insert(k.clone(), v.clone());
             }
         }
+        note_basic(&response, &format!("import `{shown}`"));
         return describe_to_group(&response).map_err(|m| format!("import `{shown}`: {m}"));
     }
     if obj.contains_key("SecurityGroupId") {
+        note_basic(&value, "an imported response");
         return describe_to_group(&value).map_err(|m| format!("imported response: {m}"));
     }
     Ok(value)

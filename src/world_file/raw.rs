@@ -253,6 +253,7 @@ pub(crate) fn parse_doc<S: serde::de::DeserializeOwned>(
     format: Format,
     origin: &str,
 ) -> Result<RawDoc<S>, WorldError> {
+    let text = super::reference::strip_bom(text);
     let fail = |position, message: String| WorldError {
         origin: origin.to_string(),
         position,
@@ -286,6 +287,9 @@ pub(crate) fn parse_doc<S: serde::de::DeserializeOwned>(
             })
         }
         Format::Json => {
+            if let Err((pos, message)) = check_json_keys(text) {
+                return Err(fail(pos, message));
+            }
             let mut de = serde_json::Deserializer::from_str(text);
             serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 let path = e.path().clone();
@@ -340,4 +344,73 @@ pub(super) fn from_value<T: serde::de::DeserializeOwned>(
 fn serde_message(e: &serde_json::Error) -> String {
     let s = e.to_string();
     humanize(s.split(" at line ").next().unwrap_or_default())
+}
+
+/// Refuses a JSON text with an object that has a key twice (serde would keep the last
+/// silently; TOML refuses it): the key, the path of its object and the line and column
+/// where the second one ends.
+pub(crate) fn check_json_keys(text: &str) -> Result<(), (Option<(usize, usize)>, String)> {
+    struct NoDup;
+    impl<'de> Deserialize<'de> for NoDup {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(NoDupVisitor)
+        }
+    }
+    struct NoDupVisitor;
+    impl<'de> serde::de::Visitor<'de> for NoDupVisitor {
+        type Value = NoDup;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_unit<E>(self) -> Result<NoDup, E> {
+            Ok(NoDup)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NoDup, A::Error> {
+            while seq.next_element::<NoDup>()?.is_some() {}
+            Ok(NoDup)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NoDup, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(serde::de::Error::custom(format!(
+                        "key `{}` appears twice in one object",
+                        super::quote(&key)
+                    )));
+                }
+                map.next_value::<NoDup>()?;
+            }
+            Ok(NoDup)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, NoDup>(&mut de) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let path = e.path().to_string();
+            let e = e.into_inner();
+            let pos = (e.line() > 0).then(|| (e.line(), e.column().max(1)));
+            let message = serde_message(&e);
+            if path.is_empty() || path == "." || path == "?" {
+                Err((pos, message))
+            } else {
+                Err((pos, format!("field `{path}`: {message}")))
+            }
+        }
+    }
 }

@@ -161,7 +161,10 @@ pub fn to_string(world: &World, format: Format) -> Result<String, String> {
                 group_type: g.group_type.as_str(),
                 vpc_id: g.vpc_id.as_deref(),
                 owner_id: &g.owner_id,
-                owner_account: g.owner_account.as_deref(),
+                // Not where the loader derives it (the world's own account and name).
+                owner_account: g.owner_account.as_deref().filter(|a| {
+                    g.owner_id != world.account_id || world.account_name.as_deref() != Some(*a)
+                }),
                 inner_access_policy: g.inner_access_policy.as_str(),
                 service_managed: g.service_managed,
                 create_time: &g.create_time,

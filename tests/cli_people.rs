@@ -1,0 +1,398 @@
+//! A command line that fits people's habits (issue 8): bench flags checked, samples
+//! reported; and more of the command line's manners.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsim"))
+        .args(args)
+        .current_dir(root())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn assert_error(r: &Run, needles: &[&str]) {
+    assert!(!r.stderr.contains("panicked"), "panic: {r:#?}");
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:#?}");
+    for n in needles {
+        assert!(r.stderr.contains(n), "`{n}` not in {r:#?}");
+    }
+}
+
+#[test]
+fn bench_arguments_are_range_checked() {
+    let r = run(&["bench", "--generate", "18446744073709551615"], None);
+    assert_error(&r, &["--generate", "18446744073709551615", "not in"]);
+    let r = run(
+        &[
+            "bench",
+            "--generate",
+            "10",
+            "--threads",
+            "99999999999999999999",
+        ],
+        None,
+    );
+    assert_error(&r, &["--threads"]);
+    let r = run(&["bench", "--generate", "10", "--samples", "0"], None);
+    assert_error(&r, &["--repeat", "not in"]);
+}
+
+#[test]
+fn bench_refuses_flags_that_do_not_apply() {
+    let r = run(
+        &["bench", "--world", "examples/web.toml", "--trace", "x"],
+        None,
+    );
+    assert_error(&r, &["--trace", "only with --classbench"]);
+    let r = run(&["bench", "--generate", "10", "--to", "i-web"], None);
+    assert!(r.code == 2, "{r:#?}");
+    let r = run(&["bench", "--generate", "10", "--instances", "5"], None);
+    assert!(r.code == 2, "{r:#?}");
+}
+
+#[test]
+fn bench_times_several_samples_and_reports_the_median_with_min_and_max() {
+    let r = run(
+        &[
+            "bench",
+            "--generate",
+            "50",
+            "--packets",
+            "3000",
+            "--verify",
+            "10",
+            "--samples",
+            "3",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("matcher single-thread range: ") && l.contains("of 3 runs"))
+        .unwrap_or_else(|| panic!("{r:#?}"));
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let median: u64 = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("matcher single-thread: "))
+        .and_then(|l| l.strip_suffix(" lookups/s"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (min, max) = (nums[0], nums[1]);
+    assert!(min <= median && median <= max, "{r:#?}");
+    let r = run(
+        &[
+            "bench",
+            "--generate",
+            "50",
+            "--packets",
+            "3000",
+            "--verify",
+            "10",
+            "--json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["repeats"], 5);
+    assert!(v["matcher_single_thread_min"].as_u64() <= v["matcher_single_thread_max"].as_u64());
+}
+
+/// A fresh folder with a one-group world `w.toml`.
+fn world_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sgsim-people-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("w.toml"),
+        "[[vpcs]]\nid = \"vpc-1\"\n\n[[security_groups]]\nid = \"sg-1\"\nvpc_id = \"vpc-1\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn path(dir: &Path, f: &str) -> String {
+    dir.join(f).display().to_string()
+}
+
+#[test]
+fn the_aliyun_cli_form_is_accepted_beside_the_query_form() {
+    let dir = world_dir("aliyun");
+    let w = path(&dir, "w.toml");
+    let r = run(
+        &[
+            "call",
+            "--world",
+            &w,
+            "--json",
+            "AuthorizeSecurityGroup",
+            "--RegionId",
+            "cn-hangzhou",
+            "--SecurityGroupId",
+            "sg-1",
+            "--Permissions.1.IpProtocol",
+            "TCP",
+            "--Permissions.1.PortRange",
+            "22/22",
+            "--Permissions.1.SourceCidrIp=10.0.0.0/8",
+            "--Permissions.1.Description",
+            "ssh & more",
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    let text = std::fs::read_to_string(&w).unwrap();
+    assert!(
+        text.contains("port_range = \"22/22\"") && text.contains("description = \"ssh & more\""),
+        "{text}"
+    );
+    let r = run(
+        &["call", "--world", &w, "AuthorizeSecurityGroup", "stray"],
+        None,
+    );
+    assert_error(&r, &["`stray`"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unknown_parameter_is_warned_about_with_the_nearest_name() {
+    let dir = world_dir("unknown");
+    let w = path(&dir, "w.toml");
+    let q = "Action=AuthorizeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId=sg-1&Permissions.1.IpProtocol=TCP&Permissions.1.PortRange=22/22&Permissions.1.SourceCidrIP=10.0.0.0/8";
+    let r = run(&["call", "--world", &w, "--json", q], None);
+    assert_eq!(
+        r.code, 1,
+        "the cloud ignores the parameter and the call fails: {r:#?}"
+    );
+    assert!(
+        r.stderr
+            .contains("warning: unknown parameter Permissions.1.SourceCidrIP"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stderr
+            .contains("did you mean Permissions.1.SourceCidrIp?"),
+        "{r:#?}"
+    );
+    assert!(
+        r.stdout.contains("MissingParameter.Source"),
+        "the response is unchanged: {r:#?}"
+    );
+    // -q: no warning, the same response.
+    let q2 = run(&["-q", "call", "--world", &w, "--json", q], None);
+    assert_eq!(q2.stdout, r.stdout);
+    assert_eq!(q2.stderr, "HTTP 400 MissingParameter.Source\n", "{q2:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn enum_flags_are_case_insensitive() {
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--direction",
+            "Egress",
+            "tcp 192.168.1.10 -> 1.2.3.4:443",
+        ],
+        None,
+    );
+    assert!(r.code == 0 || r.code == 1, "{r:#?}");
+    assert!(r.stdout.contains("egress"), "{r:#?}");
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--progress",
+            "NEVER",
+            "--batch",
+            "-",
+        ],
+        Some(""),
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+}
+
+#[test]
+fn a_packet_split_by_the_shell_gets_a_hint_to_quote_it() {
+    // `check … tcp 1.2.3.4 -> 10.0.0.1:22` unquoted: the shell passes `tcp 1.2.3.4 -`.
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "tcp",
+            "1.2.3.4",
+            "-",
+        ],
+        None,
+    );
+    assert_error(&r, &["redirect", "quote"]);
+    // Split into words but whole: decided, with a hint.
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "tcp",
+            "1.2.3.4",
+            "->",
+            "192.168.1.10:22",
+        ],
+        None,
+    );
+    assert_error(&r, &["quote it"]);
+    // Split at spaces, the arrow lost: refused with the hint.
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--to",
+            "i-web",
+            "tcp",
+            "1.2.3.4:5",
+            "192.168.1.10:22",
+        ],
+        None,
+    );
+    assert_error(&r, &["several words", "quote it"]);
+}
+
+#[test]
+fn completions_and_a_man_page() {
+    for shell in ["bash", "zsh", "fish", "Elvish", "powershell"] {
+        let r = run(&["completions", shell], None);
+        assert_eq!(r.code, 0, "{shell}: {r:#?}");
+        assert!(
+            r.stdout.contains("sgsim") && r.stdout.contains("check"),
+            "{shell}"
+        );
+    }
+    let r = run(&["man"], None);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(
+        r.stdout.contains(".TH sgsim 1") && r.stdout.contains("completions"),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn a_batch_fed_through_a_pipe_is_answered_line_by_line() {
+    use std::io::{BufRead, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsim"))
+        .args(["check", "--world", "examples/web.toml", "--batch", "-"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let answers = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in answers.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    // Each line gets its answer while the input is still open.
+    for _ in 0..3 {
+        writeln!(input, "tcp 1.2.3.4 -> 192.168.1.10:22").unwrap();
+        input.flush().unwrap();
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(l) => assert!(l.starts_with("accept") || l.starts_with("drop"), "{l}"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no answer before EOF");
+            }
+        }
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn progress_is_shown_only_when_asked_or_on_a_terminal() {
+    let batch = "tcp 1.2.3.4 -> 192.168.1.10:22\n".repeat(10);
+    let r = run(
+        &["check", "--world", "examples/web.toml", "--batch", "-"],
+        Some(&batch),
+    );
+    assert_eq!(r.stderr, "", "stderr is not a terminal: no progress");
+    let r = run(
+        &[
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--batch",
+            "-",
+            "--progress",
+            "always",
+        ],
+        Some(&batch),
+    );
+    assert_eq!(r.stdout.lines().count(), 10);
+    assert!(
+        !r.stdout.contains("packets"),
+        "progress stays off stdout: {r:#?}"
+    );
+    let r = run(
+        &[
+            "-q",
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--batch",
+            "-",
+            "--progress",
+            "always",
+        ],
+        Some(&batch),
+    );
+    assert_eq!(r.stderr, "", "-q: no progress");
+}

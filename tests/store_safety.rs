@@ -1,0 +1,241 @@
+//! Safety of the world file (SPEC §6): the temp file is never created through a link, a
+//! read-only file is refused, the lock file is not followed and not a FIFO, a long lock
+//! wait is said, and a `--calls` run interrupted by SIGKILL or SIGINT keeps every call it
+//! reported.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sgsim-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const WORLD: &str = "[limits]\nrules_per_group = 100000\n\n[[vpcs]]\nid = \"vpc-1\"\n\n[[security_groups]]\nid = \"sg-1\"\nvpc_id = \"vpc-1\"\n";
+
+fn authorize(port: u32) -> String {
+    format!("Action=AuthorizeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId=sg-1&Permissions.1.IpProtocol=TCP&Permissions.1.PortRange={port}/{port}&Permissions.1.SourceCidrIp=10.0.0.0/8")
+}
+
+fn sgsim(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sgsim"));
+    c.args(args).current_dir(dir).stdin(Stdio::null());
+    c
+}
+
+/// Waits for a child at most `limit`; kills it if it is still running (a hang fails).
+fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            return (status.code(), err);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, "still running: killed".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn planted_links_for_the_temp_file_are_not_followed() {
+    let dir = temp_dir("links");
+    std::fs::write(dir.join("w.toml"), WORLD).unwrap();
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "secret\n").unwrap();
+    // Links for the next pids under the names a pid-named temp file would take.
+    let me = std::process::id();
+    for pid in me..me + 3000 {
+        let _ = std::os::unix::fs::symlink(&victim, dir.join(format!(".w.toml.tmp{pid}")));
+    }
+    let out = sgsim(&dir, &["call", "--world", "w.toml", &authorize(22)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret\n");
+    let meta = std::fs::symlink_metadata(dir.join("w.toml")).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the world file is still a file, not a link"
+    );
+    assert!(std::fs::read_to_string(dir.join("w.toml"))
+        .unwrap()
+        .contains("22/22"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_read_only_world_file_is_refused_not_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("readonly");
+    let w = dir.join("w.toml");
+    std::fs::write(&w, WORLD).unwrap();
+    std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = sgsim(&dir, &["call", "--world", "w.toml", &authorize(22)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("w.toml: cannot write") && err.contains("read-only"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&w).unwrap(), WORLD);
+    let mode = std::fs::metadata(&w).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
+    // A writable file keeps its mode across the rewrite.
+    std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = sgsim(&dir, &["call", "--world", "w.toml", &authorize(22)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mode = std::fs::metadata(&w).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_fifo_or_a_link_as_the_lock_file_is_refused() {
+    let dir = temp_dir("lockfifo");
+    std::fs::write(dir.join("w.toml"), WORLD).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(dir.join("w.toml.lock"))
+        .status()
+        .unwrap()
+        .success());
+    let child = sgsim(&dir, &["call", "--world", "w.toml", &authorize(22)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, err) = wait_at_most(child, Duration::from_secs(10));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("w.toml.lock: cannot lock: not a regular file"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.join("w.toml.lock")).unwrap();
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "").unwrap();
+    std::os::unix::fs::symlink(&victim, dir.join("w.toml.lock")).unwrap();
+    let out = sgsim(&dir, &["call", "--world", "w.toml", &authorize(22)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot lock") && err.contains("link"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("w.toml")).unwrap(), WORLD);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_long_lock_wait_is_said_once() {
+    let dir = temp_dir("lockwait");
+    std::fs::write(dir.join("w.toml"), WORLD).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("w.toml.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let child = sgsim(&dir, &["call", "--world", "w.toml", &authorize(22)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3000));
+    lock.unlock().unwrap();
+    let (code, err) = wait_at_most(child, Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err.matches("waiting for the lock").count(), 1, "{err}");
+    assert!(std::fs::read_to_string(dir.join("w.toml"))
+        .unwrap()
+        .contains("22/22"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Starts a `--calls` run of `n` rule additions, reads its responses as they come, stops it
+/// with `signal` after `after` of them, and checks every reported call is in the file.
+fn interrupted_run_keeps_what_it_reported(name: &str, signal: &str, n: u32, after: usize) {
+    let dir = temp_dir(name);
+    std::fs::write(dir.join("w.toml"), WORLD).unwrap();
+    let calls: String = (1..=n).map(|p| authorize(p) + "\n").collect();
+    std::fs::write(dir.join("calls.txt"), calls).unwrap();
+    let mut child = sgsim(
+        &dir,
+        &[
+            "call",
+            "--world",
+            "w.toml",
+            "--json",
+            "--calls",
+            "calls.txt",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut reported = 0usize;
+    while reported < after {
+        match lines.next() {
+            Some(Ok(l)) => {
+                assert!(l.contains("RequestId") && !l.contains("Code"), "{l}");
+                reported += 1;
+            }
+            _ => break,
+        }
+    }
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // Whatever was already in the pipe was reported too.
+    for l in lines.map_while(Result::ok) {
+        if l.contains("RequestId") {
+            reported += 1;
+        }
+    }
+    let _ = child.wait();
+    assert!(
+        reported >= after.min(n as usize),
+        "only {reported} reported"
+    );
+    let text = std::fs::read_to_string(dir.join("w.toml")).unwrap();
+    let rules = text.matches("port_range = ").count();
+    assert!(
+        rules >= reported,
+        "{signal}: {reported} calls reported but {rules} rules in the file"
+    );
+    for p in 1..=reported {
+        assert!(
+            text.contains(&format!("\"{p}/{p}\"")),
+            "{signal}: rule {p} reported, not in the file"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigkill_during_a_calls_run_keeps_every_reported_call() {
+    interrupted_run_keeps_what_it_reported("kill9", "-KILL", 20000, 300);
+}
+
+#[test]
+fn sigint_during_a_calls_run_keeps_every_reported_call() {
+    interrupted_run_keeps_what_it_reported("sigint", "-INT", 20000, 300);
+}
