@@ -410,64 +410,16 @@ impl<'w> WorldIndex<'w> {
             })
             .collect();
         let is_group = matches!(target, TargetId::Group(_));
-        let mut policy = Policy {
-            target: target.clone(),
+        let group_type = groups.first().map_or(GroupType::Normal, |g| g.group_type);
+        let policy = sweep(
+            target.clone(),
             direction,
-            group_type: groups.first().map_or(GroupType::Normal, |g| g.group_type),
-            space: Region::empty(),
-            matched: vec![Region::empty(); rules.len()],
-            decided: vec![Region::empty(); rules.len()],
-            inner: inner_groups
-                .iter()
-                .map(|(g, _)| (g.clone(), Region::empty()))
-                .collect(),
-            default: Region::empty(),
+            group_type,
             rules,
-        };
-        for class in classes {
-            let mut remaining = class.space.clone();
-            for (i, (_, boxes)) in inner_groups.iter().enumerate() {
-                for b in boxes {
-                    let got = remaining.intersect_box(b);
-                    if !got.is_empty() {
-                        remaining = remaining.subtract_box(b);
-                        if let Some(slot) = policy.inner.get_mut(i) {
-                            slot.1.extend_disjoint(got);
-                        }
-                    }
-                }
-            }
-            for (i, pr) in policy.rules.iter().enumerate() {
-                if class.nic.is_some_and(|n| n != pr.nic_type) {
-                    continue;
-                }
-                if let (Some(seen), Some(n)) = (class.seen, pr.rule.local) {
-                    if !n.contains(&seen) {
-                        continue;
-                    }
-                }
-                for family in [Family::V4, Family::V6] {
-                    for b in rule_boxes(&pr.rule, family, direction, is_group) {
-                        let m = class.space.intersect_box(&b);
-                        if m.is_empty() {
-                            continue;
-                        }
-                        if let Some(slot) = policy.matched.get_mut(i) {
-                            slot.extend_disjoint(m);
-                        }
-                        let d = remaining.intersect_box(&b);
-                        if !d.is_empty() {
-                            remaining = remaining.subtract_box(&b);
-                            if let Some(slot) = policy.decided.get_mut(i) {
-                                slot.extend_disjoint(d);
-                            }
-                        }
-                    }
-                }
-            }
-            policy.default.extend_disjoint(remaining);
-            policy.space.extend_disjoint(class.space);
-        }
+            &inner_groups,
+            classes,
+            is_group,
+        );
         Ok(policy)
     }
 
@@ -496,6 +448,109 @@ impl<'w> WorldIndex<'w> {
         }
         out
     }
+}
+
+/// The sweep: each class's space taken in evaluation order by inner access, then the rules,
+/// the rest left to the default.
+fn sweep(
+    target: TargetId,
+    direction: Direction,
+    group_type: GroupType,
+    rules: Vec<PolicyRule>,
+    inner_groups: &[(String, Vec<PacketBox>)],
+    classes: Vec<LocalClass>,
+    is_group: bool,
+) -> Policy {
+    let mut policy = Policy {
+        target,
+        direction,
+        group_type,
+        space: Region::empty(),
+        matched: vec![Region::empty(); rules.len()],
+        decided: vec![Region::empty(); rules.len()],
+        inner: inner_groups
+            .iter()
+            .map(|(g, _)| (g.clone(), Region::empty()))
+            .collect(),
+        default: Region::empty(),
+        rules,
+    };
+    for class in classes {
+        let mut remaining = class.space.clone();
+        for (i, (_, boxes)) in inner_groups.iter().enumerate() {
+            for b in boxes {
+                let got = remaining.intersect_box(b);
+                if !got.is_empty() {
+                    remaining = remaining.subtract_box(b);
+                    if let Some(slot) = policy.inner.get_mut(i) {
+                        slot.1.extend_disjoint(got);
+                    }
+                }
+            }
+        }
+        for (i, pr) in policy.rules.iter().enumerate() {
+            if class.nic.is_some_and(|n| n != pr.nic_type) {
+                continue;
+            }
+            if let (Some(seen), Some(n)) = (class.seen, pr.rule.local) {
+                if !n.contains(&seen) {
+                    continue;
+                }
+            }
+            for family in [Family::V4, Family::V6] {
+                for b in rule_boxes(&pr.rule, family, direction, is_group) {
+                    let m = class.space.intersect_box(&b);
+                    if m.is_empty() {
+                        continue;
+                    }
+                    if let Some(slot) = policy.matched.get_mut(i) {
+                        slot.extend_disjoint(m);
+                    }
+                    let d = remaining.intersect_box(&b);
+                    if !d.is_empty() {
+                        remaining = remaining.subtract_box(&b);
+                        if let Some(slot) = policy.decided.get_mut(i) {
+                            slot.extend_disjoint(d);
+                        }
+                    }
+                }
+            }
+        }
+        policy.default.extend_disjoint(remaining);
+        policy.space.extend_disjoint(class.space);
+    }
+    policy
+}
+
+/// The policy of a bare rule list (ingress or egress), as for a group standing as the
+/// target in a VPC: no inner access, the basic group's default, any local address.
+pub fn rules_policy(rules: Vec<EngineRule>, direction: Direction) -> Policy {
+    let mut rules: Vec<PolicyRule> = rules
+        .into_iter()
+        .map(|rule| PolicyRule {
+            rule,
+            nic_type: NicType::Intranet,
+        })
+        .collect();
+    rules.sort_by(|a, b| eval_key(&a.rule).cmp(&eval_key(&b.rule)));
+    let mut space = Region::empty();
+    for f in [Family::V4, Family::V6] {
+        space.extend_disjoint(Region::space(f, &IntervalSet::range(0, addr_max(f))));
+    }
+    let class = LocalClass {
+        nic: None,
+        seen: None,
+        space,
+    };
+    sweep(
+        TargetId::Group(String::new()),
+        direction,
+        GroupType::Normal,
+        rules,
+        &[],
+        vec![class],
+        true,
+    )
 }
 
 fn eni_classes(e: &EniRef<'_>) -> Vec<LocalClass> {

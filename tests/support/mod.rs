@@ -1,0 +1,2 @@
+//! Helpers shared by the analysis tests.
+pub mod worlds;
