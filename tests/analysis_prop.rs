@@ -36,7 +36,10 @@ fn check_partition(p: &Policy) -> Result<(), TestCaseError> {
     let pieces: Vec<&Region> = p.pieces().map(|(_, r)| r).collect();
     let mut union = Region::empty();
     for r in &pieces {
-        prop_assert!(r.difference(&p.space).is_empty(), "a piece leaves the space");
+        prop_assert!(
+            r.difference(&p.space).is_empty(),
+            "a piece leaves the space"
+        );
         union.extend_disjoint((*r).clone());
     }
     let boxes = union.boxes();

@@ -9,6 +9,11 @@
 //! sweep in evaluation order that subtracts each rule's boxes from the undecided region
 //! ([`policy`]). Why boxes won is in `docs/analysis.md`.
 
+pub mod audit;
+pub mod diff;
+pub mod explain;
 pub mod interval;
+pub mod lint;
+pub mod plan;
 pub mod policy;
 pub mod space;

@@ -559,9 +559,14 @@ fn merge_pair(a: &PacketBox, b: &PacketBox) -> Option<PacketBox> {
 
 fn pick_addr(family: Family, r: (u128, u128), prefer_public: bool) -> u128 {
     if prefer_public {
-        let good = internet(family)
+        let mut good = internet(family)
             .difference(&documentation(family))
             .intersect(&IntervalSet::range(r.0, r.1));
+        // IPv6: a global unicast address (2000::/3) reads better than `::3`.
+        let global = good.intersect(&IntervalSet::range(0x2000 << 112, (0x4000 << 112) - 1));
+        if family == Family::V6 && !global.is_empty() {
+            good = global;
+        }
         if let Some(&(lo, hi)) = good.ranges().first() {
             return if hi - lo >= 2 { lo + 1 } else { lo };
         }

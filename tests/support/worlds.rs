@@ -322,4 +322,3 @@ pub fn packets() -> impl Strategy<Value = Vec<(Packet, usize, bool)>> {
         1..30,
     )
 }
-
