@@ -104,3 +104,117 @@ proptest! {
         }
     }
 }
+
+/// The packets of a test aimed at a target: as generated, and with each of its own
+/// addresses as the local end; ports 0 for protocols without ports.
+fn aimed(
+    world: &World,
+    t: &TargetId,
+    pk: &[(Packet, usize, bool)],
+    direction: Direction,
+) -> Vec<Packet> {
+    let mut out = Vec::new();
+    for (q, _, _) in pk {
+        let q = if q.has_ports() {
+            *q
+        } else {
+            Packet {
+                src_port: 0,
+                dst_port: 0,
+                ..*q
+            }
+        };
+        out.push(q);
+        for a in own_addrs(world, t) {
+            if a.is_ipv4() == q.src.is_ipv4() {
+                out.push(match direction {
+                    Direction::Ingress => Packet { dst: a, ..q },
+                    Direction::Egress => Packet { src: a, ..q },
+                });
+            }
+        }
+    }
+    out
+}
+
+fn without_rule(world: &World, id: &str) -> World {
+    let mut w = world.clone();
+    for g in &mut w.security_groups {
+        g.rules.retain(|r| r.id != id);
+    }
+    w
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn lint_claims_hold((groups, instances, pl) in world_spec(), pk in packets()) {
+        let world = build_world(&groups, &instances, &pl);
+        let findings = sgsim::analysis::lint::lint(&world, &[]).unwrap();
+        support::claims::check_findings(&world, &findings).map_err(TestCaseError::fail)?;
+        for f in &findings {
+            let (Some(rule), Some(direction)) = (&f.rule, f.direction) else { continue };
+            match f.kind {
+                "redundant" => {
+                    let w2 = without_rule(&world, rule);
+                    for t in &f.targets {
+                        let tid = if world.eni(t).is_some() { TargetId::Eni(t.clone()) } else { TargetId::Group(t.clone()) };
+                        for q in aimed(&world, &tid, &pk, direction) {
+                            let a = reference::decide(&world, &q, Some(t), direction).map(|d| d.verdict);
+                            let b = reference::decide(&w2, &q, Some(t), direction).map(|d| d.verdict);
+                            prop_assert_eq!(a, b, "removing redundant {} changed {:?} at {}", rule, q, t);
+                        }
+                    }
+                }
+                "shadowed" => {
+                    for t in &f.targets {
+                        let tid = if world.eni(t).is_some() { TargetId::Eni(t.clone()) } else { TargetId::Group(t.clone()) };
+                        for q in aimed(&world, &tid, &pk, direction) {
+                            if let Ok(d) = reference::decide(&world, &q, Some(t), direction) {
+                                prop_assert_ne!(d.reason.rule_id(), Some(rule.as_str()), "shadowed {} decided {:?}", rule, q);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn diff_is_exact(
+        (groups, instances, pl) in world_spec(),
+        pk in packets(),
+        (groups2, instances2, pl2) in world_spec(),
+        keep_members in any::<bool>(),
+    ) {
+        let old = build_world(&groups, &instances, &pl);
+        let mut new = if keep_members { build_world(&groups, &instances, &pl2) } else { build_world(&groups, &instances2, &pl2) };
+        if let (Some(g), Some(g2)) = (new.security_groups.first_mut(), groups2.first()) {
+            g.rules = g2.rules.iter().enumerate().map(|(i, r)| build_rule(r, 1000 + i)).collect();
+        }
+        let rows = sgsim::analysis::diff::diff(&old, &new, &[], false).unwrap();
+        support::claims::check_diff(&old, &new, &rows).map_err(TestCaseError::fail)?;
+        let mut ts = all_targets(&old);
+        for t in all_targets(&new) {
+            if !ts.contains(&t) { ts.push(t); }
+        }
+        ts.retain(|t| targets(&old, &[]).unwrap().contains(t) || targets(&new, &[]).unwrap().contains(t));
+        for t in &ts {
+            for direction in [Direction::Ingress, Direction::Egress] {
+                let mut packets = aimed(&old, t, &pk, direction);
+                packets.extend(aimed(&new, t, &pk, direction));
+                for q in packets {
+                    let a = reference::decide(&old, &q, Some(t.id()), direction).map(|d| d.verdict).ok();
+                    let b = reference::decide(&new, &q, Some(t.id()), direction).map(|d| d.verdict).ok();
+                    if a != b {
+                        let (f, proto, fields) = sgsim::analysis::space::packet_fields(&q, direction);
+                        let inside = rows.iter().any(|r| r.target == t.id() && r.direction == direction && r.region.contains(f, proto, fields));
+                        prop_assert!(inside, "{:?} at {:?} {:?} changes ({:?} -> {:?}) but lies in no row", q, t, direction, a, b);
+                    }
+                }
+            }
+        }
+    }
+}
