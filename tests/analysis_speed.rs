@@ -20,14 +20,24 @@ fn api_rule(r: &EngineRule) -> Rule {
     };
     let ports = |p: PortRange| PortRange::new(p.start().max(1), p.end().max(1));
     let has_ports = protocol.has_ports();
-    let peer = r.peer.first().copied().unwrap_or_else(|| "0.0.0.0/0".parse().unwrap());
+    let peer = r
+        .peer
+        .first()
+        .copied()
+        .unwrap_or_else(|| "0.0.0.0/0".parse().unwrap());
     Rule {
         id: r.id.clone(),
         direction: Direction::Ingress,
         protocol,
         port_range: if has_ports { ports(r.dst_ports) } else { None },
-        source_port_range: if has_ports && !r.src_ports.is_any() { ports(r.src_ports) } else { None },
-        local_cidr: r.local.filter(|l| Family::of_net(l) == Family::of_net(&peer)),
+        source_port_range: if has_ports && !r.src_ports.is_any() {
+            ports(r.src_ports)
+        } else {
+            None
+        },
+        local_cidr: r
+            .local
+            .filter(|l| Family::of_net(l) == Family::of_net(&peer)),
         peer: Peer::Cidr(peer),
         nic_type: NicType::Intranet,
         policy: r.policy,
@@ -39,8 +49,14 @@ fn api_rule(r: &EngineRule) -> Rule {
 
 /// One ENI in five groups holding `n` rules between them.
 fn world_with(n: usize, seed: u64) -> World {
-    let rules: Vec<Rule> = sgsim::generate::generate(n, seed).iter().map(api_rule).collect();
-    let mut w = World { vpcs: vec![Vpc { id: "vpc-1".into() }], ..World::default() };
+    let rules: Vec<Rule> = sgsim::generate::generate(n, seed)
+        .iter()
+        .map(api_rule)
+        .collect();
+    let mut w = World {
+        vpcs: vec![Vpc { id: "vpc-1".into() }],
+        ..World::default()
+    };
     let per = n.div_ceil(5).max(1);
     for (i, chunk) in rules.chunks(per).enumerate() {
         w.security_groups.push(SecurityGroup {
@@ -74,7 +90,11 @@ fn small_world_is_fast_enough() {
     let w = world_with(100, 3);
     let t = Instant::now();
     let f = lint::lint(&w, &[]).unwrap();
-    assert!(t.elapsed().as_secs() < 20, "lint of 100 rules took {:?}", t.elapsed());
+    assert!(
+        t.elapsed().as_secs() < 20,
+        "lint of 100 rules took {:?}",
+        t.elapsed()
+    );
     assert!(!f.is_empty());
 }
 
@@ -84,20 +104,34 @@ fn eni_with_1000_rules() {
     let w = world_with(1000, 7);
     let t = Instant::now();
     let f = lint::lint(&w, &[]).unwrap();
-    eprintln!("lint, ENI with 1000 pooled rules: {:?} ({} findings)", t.elapsed(), f.len());
+    eprintln!(
+        "lint, ENI with 1000 pooled rules: {:?} ({} findings)",
+        t.elapsed(),
+        f.len()
+    );
     let t = Instant::now();
     let rows = audit::audit(&w, &[], &audit::Source::Internet, Direction::Ingress).unwrap();
-    eprintln!("audit from the internet: {:?} ({} rows)", t.elapsed(), rows.len());
+    eprintln!(
+        "audit from the internet: {:?} ({} rows)",
+        t.elapsed(),
+        rows.len()
+    );
     let mut w2 = w.clone();
     if let Some(g) = w2.security_groups.first_mut() {
         g.rules.truncate(g.rules.len() - 10);
     }
     let t = Instant::now();
     let rows = diff::diff(&w, &w2, &[], false).unwrap();
-    eprintln!("diff, 10 rules removed: {:?} ({} rows)", t.elapsed(), rows.len());
+    eprintln!(
+        "diff, 10 rules removed: {:?} ({} rows)",
+        t.elapsed(),
+        rows.len()
+    );
     let t = Instant::now();
     let idx = WorldIndex::new(&w);
-    let p = idx.policy(&TargetId::Eni("i-big".into()), Direction::Ingress).unwrap();
+    let p = idx
+        .policy(&TargetId::Eni("i-big".into()), Direction::Ingress)
+        .unwrap();
     let boxes: usize = p.pieces().map(|(_, r)| r.boxes().len()).sum();
     eprintln!("policy alone: {:?} ({boxes} boxes)", t.elapsed());
 }
@@ -105,10 +139,12 @@ fn eni_with_1000_rules() {
 #[test]
 #[ignore]
 fn classbench_10k_as_one_group() {
-    let dir = std::env::var("SGSIM_CLASSBENCH_DIR").unwrap_or_else(|_| "../shared/data/classbench".into());
+    let dir = std::env::var("SGSIM_CLASSBENCH_DIR")
+        .unwrap_or_else(|_| "../shared/data/classbench".into());
     let empty = World::default();
     let idx = WorldIndex::new(&empty);
-    let names = std::env::var("SGSIM_CLASSBENCH_SETS").unwrap_or_else(|_| "fw1_10k,acl2_10k,ipc1_10k".into());
+    let names = std::env::var("SGSIM_CLASSBENCH_SETS")
+        .unwrap_or_else(|_| "fw1_10k,acl2_10k,ipc1_10k".into());
     for name in names.split(',') {
         let path = std::path::Path::new(&dir).join(name);
         let Ok(rules) = sgsim::classbench::load_filters(&path) else {

@@ -2,7 +2,7 @@
 //! the groups, inner access, and every rule of those groups in evaluation order with the
 //! first field that failed, then the decision (the reference's).
 
-use crate::engine::compile::lower_rule;
+use crate::engine::lower::lower_rule;
 use crate::engine::reference::{self, Target, TargetError};
 use crate::model::{Decision, Direction, NicType, Packet, Policy as RulePolicy, World};
 use std::net::IpAddr;
@@ -51,9 +51,9 @@ pub fn explain<'w>(
 ) -> Result<Explanation<'w>, TargetError> {
     let target = reference::resolve_target(world, packet, to, direction)?;
     let decision = reference::decide_for(world, packet, direction, &target);
-    let inner =
-        reference::inner_access_group(world, packet, direction, &target).map(|g| g.id.clone());
+    let inner = reference::inner_access_group(packet, direction, &target).map(|g| g.id.clone());
     let peer = packet.peer(direction);
+    let index = crate::engine::target::WorldIndex::new(world);
     let mut rules = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for g in &target.groups {
@@ -62,7 +62,7 @@ pub fn explain<'w>(
         }
         seen.push(&g.id);
         for r in &g.rules {
-            let low = lower_rule(world, g, r);
+            let low = lower_rule(&index, world, g, r);
             let failed = if r.direction != direction {
                 Some("direction")
             } else if target.nic.is_some_and(|n| n != r.nic_type) {

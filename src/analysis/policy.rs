@@ -12,12 +12,13 @@
 
 use super::interval::IntervalSet;
 use super::space::{addr_max, net_range, nets_set, PacketBox, ProtoSet, Region, PEER};
-use crate::engine::compile::lower_rule;
-use crate::engine::reference::default_verdict;
+use crate::engine::lower::lower_rule;
 use crate::engine::rule::EngineRule;
+use crate::engine::target::default_verdict;
+use crate::engine::target::{EniEntry, WorldIndex as CoreIndex};
 use crate::model::{
-    Direction, EniRef, Family, GroupType, InnerAccessPolicy, NicType, Packet, Policy as RulePolicy,
-    Reason, SecurityGroup, Verdict, World,
+    Direction, Family, GroupType, InnerAccessPolicy, NicType, Packet, Policy as RulePolicy, Reason,
+    SecurityGroup, Verdict, World,
 };
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -293,31 +294,20 @@ fn peer_boxes(peers: &[IpAddr]) -> Vec<PacketBox> {
     out
 }
 
-/// Member ENIs of every group, built once per world.
+/// A world prepared for analysis: the decision core's index (members, owners, groups) and
+/// each group's lowered rules per direction, built once.
 pub struct WorldIndex<'w> {
     world: &'w World,
-    members: HashMap<&'w str, Vec<EniRef<'w>>>,
+    core: CoreIndex,
     lowered: std::cell::RefCell<HashMap<(String, Direction), Vec<PolicyRule>>>,
 }
 
 impl<'w> WorldIndex<'w> {
     /// Indexes a world.
     pub fn new(world: &'w World) -> WorldIndex<'w> {
-        let mut members: HashMap<&'w str, Vec<EniRef<'w>>> = HashMap::new();
-        for e in world.enis() {
-            for (i, g) in e.security_groups.iter().enumerate() {
-                if e.security_groups
-                    .get(..i)
-                    .is_some_and(|before| before.contains(g))
-                {
-                    continue;
-                }
-                members.entry(g.as_str()).or_default().push(e);
-            }
-        }
         WorldIndex {
             world,
-            members,
+            core: CoreIndex::new(world),
             lowered: std::cell::RefCell::new(HashMap::new()),
         }
     }
@@ -327,9 +317,9 @@ impl<'w> WorldIndex<'w> {
         self.world
     }
 
-    /// The member ENIs of a group.
-    pub fn members(&self, group: &str) -> &[EniRef<'w>] {
-        self.members.get(group).map_or(&[], Vec::as_slice)
+    /// The member ENIs of a group, in world order.
+    pub fn members(&self, group: &str) -> Vec<&EniEntry> {
+        self.core.members(group).collect()
     }
 
     fn group_rules(&self, g: &SecurityGroup, direction: Direction) -> Vec<PolicyRule> {
@@ -342,7 +332,7 @@ impl<'w> WorldIndex<'w> {
             .iter()
             .filter(|r| r.direction == direction)
             .map(|r| PolicyRule {
-                rule: lower_rule(self.world, g, r),
+                rule: lower_rule(&self.core, self.world, g, r),
                 nic_type: r.nic_type,
             })
             .collect();
@@ -370,13 +360,17 @@ impl<'w> WorldIndex<'w> {
                     (vec![g], vec![class], None)
                 }
                 TargetId::Eni(id) => {
-                    let e = world.eni(id).ok_or_else(|| UnknownTarget(id.clone()))?;
+                    let e = self
+                        .core
+                        .eni_index(id)
+                        .and_then(|i| self.core.enis().get(i))
+                        .ok_or_else(|| UnknownTarget(id.clone()))?;
                     let groups = e
-                        .security_groups
+                        .groups
                         .iter()
-                        .filter_map(|g| world.group(g))
+                        .filter_map(|&g| world.security_groups.get(g))
                         .collect();
-                    (groups, eni_classes(&e), Some(e.id))
+                    (groups, eni_classes(e), Some(e.id.as_str()))
                 }
             };
         let mut groups_dedup: Vec<&SecurityGroup> = Vec::new();
@@ -403,7 +397,7 @@ impl<'w> WorldIndex<'w> {
                 let peers: Vec<IpAddr> = self
                     .members(&g.id)
                     .iter()
-                    .filter(|m| Some(m.id) != except)
+                    .filter(|m| Some(m.id.as_str()) != except)
                     .flat_map(|m| m.private_ips.iter().copied())
                     .collect();
                 (g.id.clone(), peer_boxes(&peers))
@@ -553,17 +547,17 @@ pub fn rules_policy(rules: Vec<EngineRule>, direction: Direction) -> Policy {
     )
 }
 
-fn eni_classes(e: &EniRef<'_>) -> Vec<LocalClass> {
-    let classic = e.vpc_id().is_none();
+fn eni_classes(e: &EniEntry) -> Vec<LocalClass> {
+    let classic = e.is_classic();
     let mut points: Vec<(Option<NicType>, IpAddr, IpAddr)> = Vec::new();
-    for a in e.private_ips {
+    for a in &e.private_ips {
         points.push((classic.then_some(NicType::Intranet), *a, *a));
     }
-    if let Some(p) = e.public_ip() {
+    if let Some(p) = e.public_ip {
         if !e.private_ips.contains(&p) {
             if classic {
                 points.push((Some(NicType::Internet), p, p));
-            } else if let Some(private) = e.instance.primary_private_ipv4() {
+            } else if let Some(private) = e.primary_private_ipv4 {
                 points.push((None, p, private));
             }
         }

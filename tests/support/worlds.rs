@@ -279,7 +279,10 @@ pub fn build_world(groups: &[GroupSpec], instances: &[InstanceSpec], pl: &[usize
             vpc_id: VPCS[inst.vpc].map(String::from),
             security_groups: group_ids(&inst.primary),
             private_ips: ips(&inst.primary),
-            public_ip: inst.public.map(addr),
+            public_ip: inst.public.map(addr).map(|a| match a {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => unreachable!("public addresses are drawn from the IPv4 ones"),
+            }),
             network_interfaces: inst
                 .secondary
                 .iter()
