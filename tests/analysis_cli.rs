@@ -283,3 +283,48 @@ fn explain_example() {
     assert_eq!(first["id"], "sgr-web-nossh");
     assert_eq!(first["failed"], "peer");
 }
+
+#[test]
+fn allow_list_steps_fail_with_a_witness() {
+    let text = std::fs::read_to_string("scenarios/analysis/allow-list.toml").unwrap();
+    let dir = std::env::temp_dir().join(format!("sgsim-allow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        // ICMP is accepted but not listed.
+        (
+            text.replace(r#"expect_only = ["tcp 443", "icmp"]"#, r#"expect_only = ["tcp 443"]"#),
+            "packet `icmp 198.51.100.1 -> 47.0.0.10` is accepted outside expect_only [tcp 443]: accept by rule sgr-ping",
+        ),
+        // SSH from outside the office is dropped by the stronger drop.
+        (
+            text.replace(r#"expect_all = ["tcp 443"]"#, r#"expect_all = ["tcp 443", "tcp 22"]"#),
+            "is not accepted although in expect_all [tcp 443, tcp 22]: drop by rule sgr-ssh-deny",
+        ),
+        // Without the drop, SSH from everyone is accepted by the weaker rule: step 5's list
+        // without tcp 22 breaks.
+        (
+            text.replace(
+                "expect = \"ok\"\n\n[[steps]]\nreachable_from = \"198.51.100.0/24\"\nto = \"i-web\"\nexpect_only = [\"tcp 443\", \"icmp\", \"tcp 22\"]",
+                "expect = \"ok\"\n\n[[steps]]\nreachable_from = \"198.51.100.0/24\"\nto = \"i-web\"\nexpect_only = [\"tcp 443\", \"icmp\"]",
+            ),
+            "tcp 198.51.100.1:49152 -> 47.0.0.10:22` is accepted outside expect_only [tcp 443, icmp]: accept by rule sgr-ssh-any",
+        ),
+    ];
+    for (i, (scenario, want)) in cases.iter().enumerate() {
+        assert_ne!(scenario, &text, "case {i} changed nothing");
+        let path = dir.join(format!("case{i}.toml"));
+        std::fs::write(&path, scenario).unwrap();
+        let (code, out, _) = sgsim(&["scenario", "run", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "case {i}: {out}");
+        assert!(out.contains(want), "case {i}: {out}");
+    }
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        text.replace(r#"expect_all = ["tcp 443"]"#, r#"expect_all = ["tcp 0"]"#),
+    )
+    .unwrap();
+    let (code, out, _) = sgsim(&["scenario", "run", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("invalid service `tcp 0`"), "{out}");
+}

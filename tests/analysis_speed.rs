@@ -166,3 +166,24 @@ fn classbench_10k_as_one_group() {
         );
     }
 }
+
+#[test]
+#[ignore]
+fn lint_of_10000_instance_worlds() {
+    use sgsim::generate_world::{world, Shape};
+    for shape in [Shape::ManyGroups, Shape::OneGroup] {
+        let n: usize = std::env::var("SGSIM_INSTANCES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        let w = world(shape, n, 1);
+        let t = Instant::now();
+        let f = lint::lint(&w, &[]).unwrap();
+        eprintln!(
+            "lint, {} world of 10,000 instances: {:?} ({} findings)",
+            shape.name(),
+            t.elapsed(),
+            f.len()
+        );
+    }
+}

@@ -168,18 +168,20 @@ pub fn lint(world: &World, to: &[String]) -> Result<Vec<Finding>, UnknownTarget>
 
 fn merge(all: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
+    let mut by_key: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for f in all {
-        let same = out.iter_mut().find(|g| {
-            g.kind == f.kind
-                && g.severity == f.severity
-                && g.direction == f.direction
-                && g.rule == f.rule
-                && g.group == f.group
-                && g.covering == f.covering
-                && g.different_action == f.different_action
-                && g.detail == f.detail
-        });
-        match same {
+        let key = format!(
+            "{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}",
+            f.kind,
+            f.severity,
+            f.direction,
+            f.rule,
+            f.group,
+            f.covering,
+            f.different_action,
+            f.detail
+        );
+        match by_key.get(&key).and_then(|&i| out.get_mut(i)) {
             Some(g) => {
                 for t in f.targets {
                     if !g.targets.contains(&t) {
@@ -187,7 +189,10 @@ fn merge(all: Vec<Finding>) -> Vec<Finding> {
                     }
                 }
             }
-            None => out.push(f),
+            None => {
+                by_key.insert(key, out.len());
+                out.push(f);
+            }
         }
     }
     out.sort_by(|a, b| b.severity.cmp(&a.severity));

@@ -9,6 +9,7 @@
 //! sweep in evaluation order that subtracts each rule's boxes from the undecided region
 //! ([`policy`]). Why boxes won is in `docs/analysis.md`.
 
+pub mod allow;
 pub mod audit;
 pub mod diff;
 pub mod explain;
