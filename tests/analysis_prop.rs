@@ -75,13 +75,17 @@ proptest! {
                 check_partition(&p)?;
                 let mut packets: Vec<Packet> = Vec::new();
                 for (q, _, _) in &pk {
-                    let q = if q.has_ports() { *q } else { Packet { src_port: 0, dst_port: 0, ..*q } };
+                    let mut q = *q;
+        if !q.has_ports() {
+            q.src_port = 0;
+            q.dst_port = 0;
+        }
                     packets.push(q);
                     for a in own_addrs(&world, &t) {
-                        if a.is_ipv4() == q.src.is_ipv4() {
+                        if a.is_ipv4() == q.src().is_ipv4() {
                             packets.push(match direction {
-                                Direction::Ingress => Packet { dst: a, ..q },
-                                Direction::Egress => Packet { src: a, ..q },
+                                Direction::Ingress => q.with_dst(a).unwrap(),
+                                Direction::Egress => q.with_src(a).unwrap(),
                             });
                         }
                     }
@@ -115,21 +119,17 @@ fn aimed(
 ) -> Vec<Packet> {
     let mut out = Vec::new();
     for (q, _, _) in pk {
-        let q = if q.has_ports() {
-            *q
-        } else {
-            Packet {
-                src_port: 0,
-                dst_port: 0,
-                ..*q
-            }
-        };
+        let mut q = *q;
+        if !q.has_ports() {
+            q.src_port = 0;
+            q.dst_port = 0;
+        }
         out.push(q);
         for a in own_addrs(world, t) {
-            if a.is_ipv4() == q.src.is_ipv4() {
+            if a.is_ipv4() == q.src().is_ipv4() {
                 out.push(match direction {
-                    Direction::Ingress => Packet { dst: a, ..q },
-                    Direction::Egress => Packet { src: a, ..q },
+                    Direction::Ingress => q.with_dst(a).unwrap(),
+                    Direction::Egress => q.with_src(a).unwrap(),
                 });
             }
         }

@@ -304,8 +304,8 @@ impl PacketBox {
 /// local port).
 pub fn packet_fields(p: &Packet, direction: Direction) -> (Family, u8, [u128; 4]) {
     let (peer, peer_port, local, local_port) = match direction {
-        Direction::Ingress => (p.src, p.src_port, p.dst, p.dst_port),
-        Direction::Egress => (p.dst, p.dst_port, p.src, p.src_port),
+        Direction::Ingress => (p.src(), p.src_port, p.dst(), p.dst_port),
+        Direction::Egress => (p.dst(), p.dst_port, p.src(), p.src_port),
     };
     (
         Family::of(&peer),
@@ -594,23 +594,21 @@ pub fn box_witness(b: &PacketBox, direction: Direction) -> Packet {
     };
     let local_port = within(b.iv[LOCAL_PORT], &[443, 80, 22]) as u16;
     let peer_port = within(b.iv[PEER_PORT], &[49152]) as u16;
-    let peer = num_addr(b.family, pick_addr(b.family, b.iv[PEER], true));
-    let local = num_addr(b.family, pick_addr(b.family, b.iv[LOCAL], false));
-    match direction {
-        Direction::Ingress => Packet {
-            protocol: proto,
-            src: peer,
-            src_port: peer_port,
-            dst: local,
-            dst_port: local_port,
-        },
-        Direction::Egress => Packet {
-            protocol: proto,
-            src: local,
-            src_port: local_port,
-            dst: peer,
-            dst_port: peer_port,
-        },
+    let peer = pick_addr(b.family, b.iv[PEER], true);
+    let local = pick_addr(b.family, b.iv[LOCAL], false);
+    let (src, src_port, dst, dst_port) = match direction {
+        Direction::Ingress => (peer, peer_port, local, local_port),
+        Direction::Egress => (local, local_port, peer, peer_port),
+    };
+    match b.family {
+        Family::V4 => Packet::v4(
+            proto,
+            Ipv4Addr::from((src & u128::from(u32::MAX)) as u32),
+            src_port,
+            Ipv4Addr::from((dst & u128::from(u32::MAX)) as u32),
+            dst_port,
+        ),
+        Family::V6 => Packet::v6(proto, Ipv6Addr::from(src), src_port, Ipv6Addr::from(dst), dst_port),
     }
 }
 

@@ -310,17 +310,9 @@ pub fn packets() -> impl Strategy<Value = Vec<(Packet, usize, bool)>> {
         )
             .prop_filter_map("one family", |(proto, s, d, sp, dp, to, egress)| {
                 let (src, dst) = (addr(s), addr(d));
-                (src.is_ipv4() == dst.is_ipv4()).then_some((
-                    Packet {
-                        protocol: proto,
-                        src,
-                        src_port: sp,
-                        dst,
-                        dst_port: dp,
-                    },
-                    to,
-                    egress,
-                ))
+                Packet::new(proto, src, sp, dst, dp)
+                    .ok()
+                    .map(|p| (p, to, egress))
             }),
         1..30,
     )
