@@ -328,3 +328,68 @@ fn allow_list_steps_fail_with_a_witness() {
     assert_eq!(code, 1);
     assert!(out.contains("invalid service `tcp 0`"), "{out}");
 }
+
+/// Splits a shell command line of the README (double quotes only).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            _ => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+#[test]
+fn readme_shows_real_output() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let start = readme.find("## Questions about whole rule sets").unwrap();
+    let section = &readme[start..];
+    let section = &section[..section.find("\n## ").map_or(section.len(), |i| i + 1)];
+    let mut lines = section.lines().peekable();
+    let mut checked = 0;
+    while let Some(line) = lines.next() {
+        let Some(cmd) = line.strip_prefix("$ sgsim ") else {
+            continue;
+        };
+        let mut want = String::new();
+        let mut code = None;
+        for l in lines.by_ref() {
+            if let Some(c) = l.strip_prefix("# exit ") {
+                code = Some(c.parse::<i32>().unwrap());
+                break;
+            }
+            want.push_str(l);
+            want.push('\n');
+        }
+        let args = words(cmd);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (got_code, out, err) = sgsim(&args);
+        assert_eq!(
+            out, want,
+            "README output of `sgsim {cmd}` ({args:?}): {err}"
+        );
+        assert_eq!(Some(got_code), code, "README exit status of `sgsim {cmd}`");
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} commands found");
+}

@@ -180,7 +180,7 @@ fn lint_of_10000_instance_worlds() {
         let t = Instant::now();
         let f = lint::lint(&w, &[]).unwrap();
         eprintln!(
-            "lint, {} world of 10,000 instances: {:?} ({} findings)",
+            "lint, {} world of {n} instances: {:?} ({} findings)",
             shape.name(),
             t.elapsed(),
             f.len()

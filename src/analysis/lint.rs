@@ -151,16 +151,27 @@ fn decider_name(p: &Policy, d: Decider) -> String {
 /// Lints every target (or those named) in both directions, findings merged across targets
 /// that share them.
 pub fn lint(world: &World, to: &[String]) -> Result<Vec<Finding>, UnknownTarget> {
+    use rayon::prelude::*;
     let idx = WorldIndex::new(world);
+    let ts = targets(world, to)?;
+    // Targets are linted on all cores; the findings keep the targets' order.
+    let per: Vec<Result<Vec<Finding>, UnknownTarget>> = ts
+        .par_iter()
+        .map(|t| {
+            let mut out = Vec::new();
+            for direction in [Direction::Ingress, Direction::Egress] {
+                let p = idx.policy(t, direction)?;
+                out.extend(lint_policy(&idx, &p));
+            }
+            if let TargetId::Eni(id) = t {
+                out.extend(eni_quota(world, id));
+            }
+            Ok(out)
+        })
+        .collect();
     let mut all: Vec<Finding> = Vec::new();
-    for t in targets(world, to)? {
-        for direction in [Direction::Ingress, Direction::Egress] {
-            let p = idx.policy(&t, direction)?;
-            all.extend(lint_policy(&idx, &p));
-        }
-        if let TargetId::Eni(id) = &t {
-            all.extend(eni_quota(world, id));
-        }
+    for r in per {
+        all.extend(r?);
     }
     all.extend(group_quota(world, to));
     Ok(merge(all))

@@ -299,7 +299,7 @@ fn peer_boxes(peers: &[IpAddr]) -> Vec<PacketBox> {
 pub struct WorldIndex<'w> {
     world: &'w World,
     core: CoreIndex,
-    lowered: std::cell::RefCell<HashMap<(String, Direction), Vec<PolicyRule>>>,
+    lowered: std::sync::Mutex<HashMap<(String, Direction), Vec<PolicyRule>>>,
 }
 
 impl<'w> WorldIndex<'w> {
@@ -308,7 +308,7 @@ impl<'w> WorldIndex<'w> {
         WorldIndex {
             world,
             core: CoreIndex::new(world),
-            lowered: std::cell::RefCell::new(HashMap::new()),
+            lowered: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -324,8 +324,8 @@ impl<'w> WorldIndex<'w> {
 
     fn group_rules(&self, g: &SecurityGroup, direction: Direction) -> Vec<PolicyRule> {
         let key = (g.id.clone(), direction);
-        if let Some(v) = self.lowered.borrow().get(&key) {
-            return v.clone();
+        if let Some(v) = self.lowered.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return v;
         }
         let v: Vec<PolicyRule> = g
             .rules
@@ -336,7 +336,9 @@ impl<'w> WorldIndex<'w> {
                 nic_type: r.nic_type,
             })
             .collect();
-        self.lowered.borrow_mut().insert(key, v.clone());
+        if let Ok(mut m) = self.lowered.lock() {
+            m.insert(key, v.clone());
+        }
         v
     }
 

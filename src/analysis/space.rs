@@ -499,10 +499,16 @@ impl Region {
             } else {
                 3
             };
-            let not_public = internet(b.family)
+            let good = internet(b.family)
                 .difference(&documentation(b.family))
-                .intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1))
-                .is_empty();
+                .intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1));
+            let not_public = if good.is_empty() {
+                2
+            } else if b.family == Family::V6 && good.intersect(&global_v6()).is_empty() {
+                1
+            } else {
+                0
+            };
             let fam = u8::from(b.family == Family::V6);
             let lp = b.iv[LOCAL_PORT];
             let port = [443u128, 80, 22]
@@ -511,7 +517,7 @@ impl Region {
                 .unwrap_or(3);
             let pp = b.iv[PEER_PORT];
             let peer_port = u8::from(!(pp.0 <= 49152 && 49152 <= pp.1));
-            (proto, u8::from(not_public), port, peer_port, fam)
+            (proto, not_public, port, peer_port, fam)
         };
         let b = self.boxes.iter().min_by_key(|b| rank(b))?;
         Some(box_witness(b, direction))
@@ -557,13 +563,18 @@ fn merge_pair(a: &PacketBox, b: &PacketBox) -> Option<PacketBox> {
     }
 }
 
+/// IPv6 global unicast, 2000::/3.
+fn global_v6() -> IntervalSet {
+    IntervalSet::range(0x2000u128 << 112, (0x4000u128 << 112) - 1)
+}
+
 fn pick_addr(family: Family, r: (u128, u128), prefer_public: bool) -> u128 {
     if prefer_public {
         let mut good = internet(family)
             .difference(&documentation(family))
             .intersect(&IntervalSet::range(r.0, r.1));
         // IPv6: a global unicast address (2000::/3) reads better than `::3`.
-        let global = good.intersect(&IntervalSet::range(0x2000 << 112, (0x4000 << 112) - 1));
+        let global = good.intersect(&global_v6());
         if family == Family::V6 && !global.is_empty() {
             good = global;
         }
@@ -608,7 +619,13 @@ pub fn box_witness(b: &PacketBox, direction: Direction) -> Packet {
             Ipv4Addr::from((dst & u128::from(u32::MAX)) as u32),
             dst_port,
         ),
-        Family::V6 => Packet::v6(proto, Ipv6Addr::from(src), src_port, Ipv6Addr::from(dst), dst_port),
+        Family::V6 => Packet::v6(
+            proto,
+            Ipv6Addr::from(src),
+            src_port,
+            Ipv6Addr::from(dst),
+            dst_port,
+        ),
     }
 }
 
