@@ -206,7 +206,7 @@ fn merge(all: Vec<Finding>) -> Vec<Finding> {
             }
         }
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 

@@ -78,7 +78,7 @@ impl ProtoSet {
     }
 
     /// Complement.
-    pub fn not(self) -> ProtoSet {
+    pub fn complement(self) -> ProtoSet {
         ProtoSet([!self.0[0], !self.0[1], !self.0[2], !self.0[3]])
     }
 
@@ -241,7 +241,7 @@ impl PacketBox {
             return;
         }
         let mut rest = *self;
-        let outside = rest.protos.and(o.protos.not());
+        let outside = rest.protos.and(o.protos.complement());
         if !outside.is_empty() {
             out.push(PacketBox {
                 protos: outside,
@@ -296,7 +296,7 @@ impl PacketBox {
 
     /// Whether the box carries ports (its protocols are TCP or UDP).
     pub fn has_ports(&self) -> bool {
-        self.protos.and(ProtoSet::ported().not()).is_empty()
+        self.protos.and(ProtoSet::ported().complement()).is_empty()
     }
 }
 
@@ -354,7 +354,7 @@ impl Region {
             });
             boxes.push(PacketBox {
                 family,
-                protos: ProtoSet::ported().not(),
+                protos: ProtoSet::ported().complement(),
                 iv: [(0, addr_max(family)), (0, 0), l, (0, 0)],
             });
         }
@@ -738,7 +738,7 @@ pub fn box_text(b: &PacketBox) -> String {
             }
         })
         .collect();
-    let protos = if b.protos == ProtoSet::ported().not() {
+    let protos = if b.protos == ProtoSet::ported().complement() {
         "other than tcp/udp".to_string()
     } else {
         protos.join(",")
@@ -808,7 +808,7 @@ mod tests {
         assert_eq!(addr_text(Family::V6, (0, u128::MAX)), vec!["::/0"]);
         assert_eq!(addr_text(Family::V4, (1, 2)), vec!["0.0.0.1", "0.0.0.2"]);
         assert_eq!(addr_text(Family::V4, (1, 1000)), vec!["0.0.0.1-0.0.3.232"]);
-        assert_eq!(proto_text(ProtoSet::ported().not()).len(), 3);
+        assert_eq!(proto_text(ProtoSet::ported().complement()).len(), 3);
         let i = internet(Family::V4);
         assert!(i.contains(addr_num("8.8.8.8".parse().unwrap())));
         assert!(!i.contains(addr_num("10.1.1.1".parse().unwrap())));
