@@ -3,6 +3,7 @@
 use super::check::DirectionArg;
 use clap::Args;
 use sgsim::analysis::explain::{explain, Explanation};
+use sgsim::explain::Explainer;
 use sgsim::model::{Verdict, World};
 use sgsim::packet::{format_packet, parse_packet};
 use sgsim::world_file;
@@ -63,7 +64,7 @@ pub fn run(args: &ExplainArgs) -> i32 {
 
 fn json(world: &World, e: &Explanation<'_>) -> serde_json::Value {
     let decision: serde_json::Value =
-        serde_json::from_str(&super::check::json(world, &e.decision, Some(&e.target)))
+        serde_json::from_str(&Explainer::new(world).view(&e.decision, &e.target).json())
             .unwrap_or_default();
     serde_json::json!({
         "packet": format_packet(&e.decision.packet),
