@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc_count;
+pub mod analysis;
 pub mod api;
 pub mod bench;
 pub mod classbench;

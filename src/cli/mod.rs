@@ -2,9 +2,13 @@
 //! printed as one line on stderr.
 
 pub mod aliyun;
+pub mod audit;
 pub mod bench;
 pub mod call;
 pub mod check;
+pub mod diff;
+pub mod explain;
+pub mod lint;
 pub mod scenario;
 #[cfg(feature = "serve")]
 pub mod serve;
@@ -38,6 +42,14 @@ enum Command {
     Call(call::CallArgs),
     /// Measure the compiled matcher: build time, memory, lookups/s (checked against the reference).
     Bench(bench::BenchArgs),
+    /// The whole evaluation of one packet: every rule, the first field that failed, the decision.
+    Explain(explain::ExplainArgs),
+    /// Find shadowed, redundant and unmatchable rules, exposures and quota pressure.
+    Lint(lint::LintArgs),
+    /// List what each target accepts from a source (the internet by default), exactly.
+    Audit(audit::AuditArgs),
+    /// Show every packet region whose decision a change alters (two worlds, calls or a Terraform plan).
+    Diff(diff::DiffArgs),
     /// Run scenario files (regression tests of a network policy).
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
@@ -98,6 +110,10 @@ fn run_command(command: Command) -> i32 {
                 }
             }
         }
+        Command::Explain(a) => explain::run(&a),
+        Command::Lint(a) => lint::run(&a),
+        Command::Audit(a) => audit::run(&a),
+        Command::Diff(a) => diff::run(&a),
     }
 }
 

@@ -39,6 +39,12 @@ pub struct Step {
     pub count_rules: Option<String>,
     /// The expected number of rules.
     pub expect_count: Option<usize>,
+    /// An allow-list step's source: `internet`, `any`, a CIDR or `sg-…`.
+    pub reachable_from: Option<String>,
+    /// The only services accepted from the source.
+    pub expect_only: Option<Vec<String>>,
+    /// Services every packet of which from the source is accepted.
+    pub expect_all: Option<Vec<String>>,
 }
 
 impl Step {
@@ -63,6 +69,9 @@ impl Step {
         key("expect_group", self.expect_group.is_some());
         key("count_rules", self.count_rules.is_some());
         key("expect_count", self.expect_count.is_some());
+        key("reachable_from", self.reachable_from.is_some());
+        key("expect_only", self.expect_only.is_some());
+        key("expect_all", self.expect_all.is_some());
         keys
     }
 
@@ -93,6 +102,17 @@ impl Step {
                     "expect_group",
                 ],
             )
+        } else if self.reachable_from.is_some() {
+            (
+                "an allow-list",
+                &[
+                    "reachable_from",
+                    "to",
+                    "direction",
+                    "expect_only",
+                    "expect_all",
+                ],
+            )
         } else {
             ("a count_rules", &["count_rules", "expect_count"])
         };
@@ -101,6 +121,14 @@ impl Step {
         }
         if self.packet.is_some() && self.expect.is_none() {
             return Err("a packet step needs `expect = \"accept\"` or `\"drop\"`".into());
+        }
+        if self.reachable_from.is_some() {
+            if self.to.is_none() {
+                return Err("an allow-list step needs `to`".into());
+            }
+            if self.expect_only.is_none() && self.expect_all.is_none() {
+                return Err("an allow-list step needs `expect_only` or `expect_all`".into());
+            }
         }
         if self.call.is_some() && self.expect.is_some() && self.expect_error.is_some() {
             return Err("a call step takes `expect = \"ok\"` or `expect_error`, not both".into());

@@ -203,14 +203,54 @@ fn run_call_step(world: &mut World, step: &Step, query: &str) -> Result<(), Stri
     Ok(())
 }
 
+/// An allow-list step (SPEC §5): the whole accepted space from the source, exactly.
+fn run_allow_step(world: &World, step: &Step, from: &str) -> Result<(), String> {
+    let direction = match step.direction.as_deref() {
+        None => Direction::Ingress,
+        Some(d) => Direction::parse(d)
+            .ok_or_else(|| format!("invalid direction `{d}`: use ingress or egress"))?,
+    };
+    let to = step.to.as_deref().unwrap_or_default();
+    let broken = crate::analysis::allow::check(
+        world,
+        from,
+        to,
+        direction,
+        step.expect_only.as_deref(),
+        step.expect_all.as_deref(),
+    )?;
+    match broken {
+        None => Ok(()),
+        Some(b) => {
+            let list = |l: &Option<Vec<String>>| l.as_deref().unwrap_or_default().join(", ");
+            let (what, list) = if b.which == "only" {
+                ("accepted outside expect_only", list(&step.expect_only))
+            } else {
+                (
+                    "not accepted although in expect_all",
+                    list(&step.expect_all),
+                )
+            };
+            Err(format!(
+                "allow-list from `{from}` to `{to}` ({direction}): packet `{}` is {what} [{list}]: {}",
+                format_packet(&b.decision.packet),
+                describe(world, &b.decision)
+            ))
+        }
+    }
+}
+
 fn run_step(world: &mut World, step: &Step, compiled: Option<&mut Compiled>) -> Result<(), String> {
     let kinds = [
         step.call.is_some(),
         step.packet.is_some(),
         step.count_rules.is_some(),
+        step.reachable_from.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err("a step needs exactly one of `call`, `packet`, `count_rules`".into());
+        return Err(
+            "a step needs exactly one of `call`, `packet`, `count_rules`, `reachable_from`".into(),
+        );
     }
     step.check_keys()?;
     if let Some(q) = &step.call {
@@ -221,6 +261,9 @@ fn run_step(world: &mut World, step: &Step, compiled: Option<&mut Compiled>) -> 
     }
     if let Some(p) = &step.packet {
         return run_packet_step(world, step, p, compiled);
+    }
+    if let Some(from) = &step.reachable_from {
+        return run_allow_step(world, step, from);
     }
     let gid = step.count_rules.as_deref().unwrap_or_default();
     let want = step

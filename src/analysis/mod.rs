@@ -1,0 +1,20 @@
+//! Questions about whole rule sets (SPEC §8): the packet space of a policy, the partition of
+//! that space by deciding rule, and the questions built on it — lint, audit, diff and the
+//! full evaluation of one packet. Every answer is exact, computed from the rules' geometry,
+//! and comes with a witness packet that the reference evaluator decides as the answer says.
+//!
+//! Representation: a region is a union of disjoint boxes ([`space::PacketBox`]) over
+//! protocol × peer address × peer port × local address × local port, one family each; the
+//! protocol field is a 256-bit set, the others are intervals. A policy is computed by one
+//! sweep in evaluation order that subtracts each rule's boxes from the undecided region
+//! ([`policy`]). Why boxes won is in `docs/analysis.md`.
+
+pub mod allow;
+pub mod audit;
+pub mod diff;
+pub mod explain;
+pub mod interval;
+pub mod lint;
+pub mod plan;
+pub mod policy;
+pub mod space;

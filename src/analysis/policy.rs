@@ -1,0 +1,666 @@
+//! The policy of one target in one direction (SPEC §8): its packet space partitioned by
+//! what decides each packet — an inner-access group, a rule of the pooled groups, or the
+//! default — computed from the rules' geometry, exactly.
+//!
+//! The partition is a sweep in evaluation order: inner access first (per group, in the
+//! ENI's order), then the pooled rules by priority, drop before accept, then id as bytes;
+//! each takes from the still-undecided region what it matches; the rest is the default's.
+//! The local addresses of an ENI fall into classes by the NIC in use and the address its
+//! rules see (a VPC's public address is seen as the primary private IPv4, SPEC §3), so each
+//! class is swept with the rules that apply on its NIC and whose local CIDR holds that
+//! address.
+
+use super::interval::IntervalSet;
+use super::space::{addr_max, net_range, nets_set, PacketBox, ProtoSet, Region, PEER};
+use crate::engine::lower::lower_rule;
+use crate::engine::rule::EngineRule;
+use crate::engine::target::default_verdict;
+use crate::engine::target::{EniEntry, WorldIndex as CoreIndex};
+use crate::model::{
+    Direction, Family, GroupType, InnerAccessPolicy, NicType, Packet, Policy as RulePolicy, Reason,
+    SecurityGroup, Verdict, World,
+};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// What a policy is computed for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TargetId {
+    /// An ENI, by id (an instance's id names its primary ENI).
+    Eni(String),
+    /// A security group standing as the target.
+    Group(String),
+}
+
+impl TargetId {
+    /// The id.
+    pub fn id(&self) -> &str {
+        match self {
+            TargetId::Eni(s) | TargetId::Group(s) => s,
+        }
+    }
+}
+
+/// Why a target could not be named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTarget(pub String);
+
+impl std::fmt::Display for UnknownTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown target `{}`: no instance, network interface or security group has this id",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownTarget {}
+
+/// The targets of lint and audit: every ENI, then every group without members, in world
+/// order; `to` (when not empty) restricts them to the ids named (any group may be named).
+pub fn targets(world: &World, to: &[String]) -> Result<Vec<TargetId>, UnknownTarget> {
+    if !to.is_empty() {
+        let mut out = Vec::new();
+        for id in to {
+            let t = if world.eni(id).is_some() {
+                TargetId::Eni(id.clone())
+            } else if world.group(id).is_some() {
+                TargetId::Group(id.clone())
+            } else {
+                return Err(UnknownTarget(id.clone()));
+            };
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        return Ok(out);
+    }
+    let mut out: Vec<TargetId> = world.enis().map(|e| TargetId::Eni(e.id.into())).collect();
+    let mut with_members: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for e in world.enis() {
+        with_members.extend(e.security_groups.iter().map(String::as_str));
+    }
+    out.extend(
+        world
+            .security_groups
+            .iter()
+            .filter(|g| !with_members.contains(g.id.as_str()))
+            .map(|g| TargetId::Group(g.id.clone())),
+    );
+    Ok(out)
+}
+
+/// A rule of a policy: the lowered rule and the NIC type it applies on.
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    /// The rule lowered (peers expanded).
+    pub rule: EngineRule,
+    /// Its NIC type (classic network only).
+    pub nic_type: NicType,
+}
+
+/// What decides a part of the space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Decider {
+    /// Inner access of the group at this index of [`Policy::inner`].
+    Inner(usize),
+    /// The rule at this index of [`Policy::rules`].
+    Rule(usize),
+    /// The default of the direction.
+    Default,
+}
+
+/// A policy: the space of one target and direction partitioned by decider.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The target.
+    pub target: TargetId,
+    /// The direction.
+    pub direction: Direction,
+    /// The type of the target's first group (basic without groups): the defaults'.
+    pub group_type: GroupType,
+    /// The whole packet space of the target.
+    pub space: Region,
+    /// The pooled rules in evaluation order (priority, drop first, id as bytes).
+    pub rules: Vec<PolicyRule>,
+    /// Per rule: the packets of the space it matches.
+    pub matched: Vec<Region>,
+    /// Per rule: the packets it decides.
+    pub decided: Vec<Region>,
+    /// The inner-access groups, in the ENI's order, with the packets each decides.
+    pub inner: Vec<(String, Region)>,
+    /// The packets no rule matches.
+    pub default: Region,
+}
+
+impl Policy {
+    /// The verdict of the default.
+    pub fn default_verdict(&self) -> Verdict {
+        default_verdict(self.direction, self.group_type)
+    }
+
+    /// The verdict a decider gives.
+    pub fn verdict(&self, d: Decider) -> Verdict {
+        match d {
+            Decider::Inner(_) => Verdict::Accept,
+            Decider::Rule(i) => self
+                .rules
+                .get(i)
+                .map_or(Verdict::Drop, |r| r.rule.policy.into()),
+            Decider::Default => self.default_verdict(),
+        }
+    }
+
+    /// The reason a decider gives, as the reference names it.
+    pub fn reason(&self, d: Decider) -> Reason {
+        match d {
+            Decider::Inner(i) => Reason::InnerAccess {
+                group: self.inner.get(i).map(|g| g.0.clone()).unwrap_or_default(),
+            },
+            Decider::Rule(i) => match self.rules.get(i) {
+                Some(r) => Reason::Rule {
+                    group: r.rule.group.clone(),
+                    rule: r.rule.id.clone(),
+                },
+                None => Reason::Default,
+            },
+            Decider::Default => Reason::Default,
+        }
+    }
+
+    /// The region a decider decides.
+    pub fn region(&self, d: Decider) -> &Region {
+        match d {
+            Decider::Inner(i) => self.inner.get(i).map_or(&self.default, |g| &g.1),
+            Decider::Rule(i) => self.decided.get(i).unwrap_or(&self.default),
+            Decider::Default => &self.default,
+        }
+    }
+
+    /// Every decider with a non-empty region, in evaluation order.
+    pub fn pieces(&self) -> impl Iterator<Item = (Decider, &Region)> {
+        let inner = self
+            .inner
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (Decider::Inner(i), &g.1));
+        let rules = self
+            .decided
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (Decider::Rule(i), r));
+        inner
+            .chain(rules)
+            .chain(std::iter::once((Decider::Default, &self.default)))
+            .filter(|(_, r)| !r.is_empty())
+    }
+
+    /// The decider of a packet, or `None` when it is outside the space.
+    pub fn decider_of(&self, p: &Packet) -> Option<Decider> {
+        self.pieces()
+            .find(|(_, r)| r.contains_packet(p, self.direction))
+            .map(|(d, _)| d)
+    }
+
+    /// The accepted region.
+    pub fn accepted(&self) -> Region {
+        let mut out = Region::empty();
+        for (d, r) in self.pieces() {
+            if self.verdict(d) == Verdict::Accept {
+                out.extend_disjoint(r.clone());
+            }
+        }
+        out
+    }
+
+    /// The id of the rule at an index.
+    pub fn rule_id(&self, i: usize) -> &str {
+        self.rules.get(i).map_or("", |r| r.rule.id.as_str())
+    }
+}
+
+/// Evaluation order: priority (rank), drop before accept, id as bytes.
+pub fn eval_key(r: &EngineRule) -> (u32, bool, &[u8]) {
+    (r.rank, r.policy != RulePolicy::Drop, r.id.as_bytes())
+}
+
+/// A class of local addresses decided alike: the NIC in use and the address the rules see.
+struct LocalClass {
+    nic: Option<NicType>,
+    /// The address the rules' local CIDR is matched on (`None` for a group target, whose
+    /// rules constrain the local field geometrically).
+    seen: Option<IpAddr>,
+    space: Region,
+}
+
+/// The boxes of a rule in one family, the local field unconstrained unless `local` says.
+fn rule_boxes(r: &EngineRule, family: Family, direction: Direction, local: bool) -> Vec<PacketBox> {
+    if r.family.is_some_and(|f| f != family) {
+        return Vec::new();
+    }
+    let protos = r.protocol.map_or(ProtoSet::ALL, ProtoSet::one);
+    let (dst, src) = (
+        (
+            u128::from(r.dst_ports.start()),
+            u128::from(r.dst_ports.end()),
+        ),
+        (
+            u128::from(r.src_ports.start()),
+            u128::from(r.src_ports.end()),
+        ),
+    );
+    let (peer_port, local_port) = match direction {
+        Direction::Ingress => (src, dst),
+        Direction::Egress => (dst, src),
+    };
+    let local_iv = match (local, r.local) {
+        (true, Some(n)) if Family::of_net(&n) != family => return Vec::new(),
+        (true, Some(n)) => net_range(&n),
+        _ => (0, addr_max(family)),
+    };
+    nets_set(family, &r.peer)
+        .ranges()
+        .iter()
+        .map(|&peer| PacketBox {
+            family,
+            protos,
+            iv: [peer, peer_port, local_iv, local_port],
+        })
+        .collect()
+}
+
+/// The boxes of every packet whose peer is in a set of addresses.
+fn peer_boxes(peers: &[IpAddr]) -> Vec<PacketBox> {
+    let mut out = Vec::new();
+    for family in [Family::V4, Family::V6] {
+        let set = IntervalSet::from_ranges(
+            peers
+                .iter()
+                .filter(|a| Family::of(a) == family)
+                .map(|a| (super::space::addr_num(*a), super::space::addr_num(*a))),
+        );
+        for &peer in set.ranges() {
+            let mut iv = [(0, u128::from(u16::MAX)); 4];
+            iv[PEER] = peer;
+            iv[super::space::LOCAL] = (0, addr_max(family));
+            out.push(PacketBox {
+                family,
+                protos: ProtoSet::ALL,
+                iv,
+            });
+        }
+    }
+    out
+}
+
+/// A world prepared for analysis: the decision core's index (members, owners, groups) and
+/// each group's lowered rules per direction, built once.
+pub struct WorldIndex<'w> {
+    world: &'w World,
+    core: CoreIndex,
+    lowered: std::sync::Mutex<HashMap<(String, Direction), Vec<PolicyRule>>>,
+}
+
+impl<'w> WorldIndex<'w> {
+    /// Indexes a world.
+    pub fn new(world: &'w World) -> WorldIndex<'w> {
+        WorldIndex {
+            world,
+            core: CoreIndex::new(world),
+            lowered: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The world indexed.
+    pub fn world(&self) -> &'w World {
+        self.world
+    }
+
+    /// The member ENIs of a group, in world order.
+    pub fn members(&self, group: &str) -> Vec<&EniEntry> {
+        self.core.members(group).collect()
+    }
+
+    fn group_rules(&self, g: &SecurityGroup, direction: Direction) -> Vec<PolicyRule> {
+        let key = (g.id.clone(), direction);
+        if let Some(v) = self.lowered.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return v;
+        }
+        let v: Vec<PolicyRule> = g
+            .rules
+            .iter()
+            .filter(|r| r.direction == direction)
+            .map(|r| PolicyRule {
+                rule: lower_rule(&self.core, self.world, g, r),
+                nic_type: r.nic_type,
+            })
+            .collect();
+        if let Ok(mut m) = self.lowered.lock() {
+            m.insert(key, v.clone());
+        }
+        v
+    }
+
+    /// The policy of a target in a direction.
+    pub fn policy(&self, target: &TargetId, direction: Direction) -> Result<Policy, UnknownTarget> {
+        let world = self.world;
+        let (groups, classes, except): (Vec<&SecurityGroup>, Vec<LocalClass>, Option<&str>) =
+            match target {
+                TargetId::Group(id) => {
+                    let g = world.group(id).ok_or_else(|| UnknownTarget(id.clone()))?;
+                    let mut space = Region::empty();
+                    for f in [Family::V4, Family::V6] {
+                        space
+                            .extend_disjoint(Region::space(f, &IntervalSet::range(0, addr_max(f))));
+                    }
+                    let class = LocalClass {
+                        nic: g.is_classic().then_some(NicType::Intranet),
+                        seen: None,
+                        space,
+                    };
+                    (vec![g], vec![class], None)
+                }
+                TargetId::Eni(id) => {
+                    let e = self
+                        .core
+                        .eni_index(id)
+                        .and_then(|i| self.core.enis().get(i))
+                        .ok_or_else(|| UnknownTarget(id.clone()))?;
+                    let groups = e
+                        .groups
+                        .iter()
+                        .filter_map(|&g| world.security_groups.get(g))
+                        .collect();
+                    (groups, eni_classes(e), Some(e.id.as_str()))
+                }
+            };
+        let mut groups_dedup: Vec<&SecurityGroup> = Vec::new();
+        for g in groups {
+            if !groups_dedup.iter().any(|h| h.id == g.id) {
+                groups_dedup.push(g);
+            }
+        }
+        let groups = groups_dedup;
+        let mut rules: Vec<PolicyRule> = groups
+            .iter()
+            .flat_map(|g| self.group_rules(g, direction))
+            .collect();
+        rules.sort_by(|a, b| eval_key(&a.rule).cmp(&eval_key(&b.rule)));
+        // Inner access: peers that are private addresses of another member of a basic group
+        // with inner access Accept; the first such group of the ENI's list decides.
+        let inner_groups: Vec<(String, Vec<PacketBox>)> = groups
+            .iter()
+            .filter(|g| {
+                g.group_type == GroupType::Normal
+                    && g.inner_access_policy == InnerAccessPolicy::Accept
+            })
+            .map(|g| {
+                let peers: Vec<IpAddr> = self
+                    .members(&g.id)
+                    .iter()
+                    .filter(|m| Some(m.id.as_str()) != except)
+                    .flat_map(|m| m.private_ips.iter().copied())
+                    .collect();
+                (g.id.clone(), peer_boxes(&peers))
+            })
+            .collect();
+        let is_group = matches!(target, TargetId::Group(_));
+        let group_type = groups.first().map_or(GroupType::Normal, |g| g.group_type);
+        let policy = sweep(
+            target.clone(),
+            direction,
+            group_type,
+            rules,
+            &inner_groups,
+            classes,
+            is_group,
+        );
+        Ok(policy)
+    }
+
+    /// The regions that rules weaker than rule `i` (and the default) would decide in `region`
+    /// if rule `i` were removed: the continuation of the sweep past it.
+    pub fn without_rule(
+        &self,
+        policy: &Policy,
+        i: usize,
+        region: &Region,
+    ) -> Vec<(Decider, Region)> {
+        let mut remaining = region.clone();
+        let mut out = Vec::new();
+        for (j, m) in policy.matched.iter().enumerate().skip(i + 1) {
+            if remaining.is_empty() {
+                break;
+            }
+            let got = remaining.intersect(m);
+            if !got.is_empty() {
+                remaining = remaining.difference(m);
+                out.push((Decider::Rule(j), got));
+            }
+        }
+        if !remaining.is_empty() {
+            out.push((Decider::Default, remaining));
+        }
+        out
+    }
+}
+
+/// The sweep: each class's space taken in evaluation order by inner access, then the rules,
+/// the rest left to the default.
+fn sweep(
+    target: TargetId,
+    direction: Direction,
+    group_type: GroupType,
+    rules: Vec<PolicyRule>,
+    inner_groups: &[(String, Vec<PacketBox>)],
+    classes: Vec<LocalClass>,
+    is_group: bool,
+) -> Policy {
+    let mut policy = Policy {
+        target,
+        direction,
+        group_type,
+        space: Region::empty(),
+        matched: vec![Region::empty(); rules.len()],
+        decided: vec![Region::empty(); rules.len()],
+        inner: inner_groups
+            .iter()
+            .map(|(g, _)| (g.clone(), Region::empty()))
+            .collect(),
+        default: Region::empty(),
+        rules,
+    };
+    for class in classes {
+        let mut remaining = class.space.clone();
+        for (i, (_, boxes)) in inner_groups.iter().enumerate() {
+            for b in boxes {
+                let got = remaining.intersect_box(b);
+                if !got.is_empty() {
+                    remaining = remaining.subtract_box(b);
+                    if let Some(slot) = policy.inner.get_mut(i) {
+                        slot.1.extend_disjoint(got);
+                    }
+                }
+            }
+        }
+        for (i, pr) in policy.rules.iter().enumerate() {
+            if class.nic.is_some_and(|n| n != pr.nic_type) {
+                continue;
+            }
+            if let (Some(seen), Some(n)) = (class.seen, pr.rule.local) {
+                if !n.contains(&seen) {
+                    continue;
+                }
+            }
+            for family in [Family::V4, Family::V6] {
+                for b in rule_boxes(&pr.rule, family, direction, is_group) {
+                    let m = class.space.intersect_box(&b);
+                    if m.is_empty() {
+                        continue;
+                    }
+                    if let Some(slot) = policy.matched.get_mut(i) {
+                        slot.extend_disjoint(m);
+                    }
+                    let d = remaining.intersect_box(&b);
+                    if !d.is_empty() {
+                        remaining = remaining.subtract_box(&b);
+                        if let Some(slot) = policy.decided.get_mut(i) {
+                            slot.extend_disjoint(d);
+                        }
+                    }
+                }
+            }
+        }
+        policy.default.extend_disjoint(remaining);
+        policy.space.extend_disjoint(class.space);
+    }
+    policy
+}
+
+/// The policy of a bare rule list (ingress or egress), as for a group standing as the
+/// target in a VPC: no inner access, the basic group's default, any local address.
+pub fn rules_policy(rules: Vec<EngineRule>, direction: Direction) -> Policy {
+    let mut rules: Vec<PolicyRule> = rules
+        .into_iter()
+        .map(|rule| PolicyRule {
+            rule,
+            nic_type: NicType::Intranet,
+        })
+        .collect();
+    rules.sort_by(|a, b| eval_key(&a.rule).cmp(&eval_key(&b.rule)));
+    let mut space = Region::empty();
+    for f in [Family::V4, Family::V6] {
+        space.extend_disjoint(Region::space(f, &IntervalSet::range(0, addr_max(f))));
+    }
+    let class = LocalClass {
+        nic: None,
+        seen: None,
+        space,
+    };
+    sweep(
+        TargetId::Group(String::new()),
+        direction,
+        GroupType::Normal,
+        rules,
+        &[],
+        vec![class],
+        true,
+    )
+}
+
+fn eni_classes(e: &EniEntry) -> Vec<LocalClass> {
+    let classic = e.is_classic();
+    let mut points: Vec<(Option<NicType>, IpAddr, IpAddr)> = Vec::new();
+    for a in &e.private_ips {
+        points.push((classic.then_some(NicType::Intranet), *a, *a));
+    }
+    if let Some(p) = e.public_ip {
+        if !e.private_ips.contains(&p) {
+            if classic {
+                points.push((Some(NicType::Internet), p, p));
+            } else if let Some(private) = e.primary_private_ipv4 {
+                points.push((None, p, private));
+            }
+        }
+    }
+    let mut classes: Vec<(Option<NicType>, IpAddr, Vec<IpAddr>)> = Vec::new();
+    for (nic, local, seen) in points {
+        match classes.iter_mut().find(|c| c.0 == nic && c.1 == seen) {
+            Some(c) => c.2.push(local),
+            None => classes.push((nic, seen, vec![local])),
+        }
+    }
+    classes
+        .into_iter()
+        .map(|(nic, seen, locals)| {
+            let mut space = Region::empty();
+            for f in [Family::V4, Family::V6] {
+                let set = IntervalSet::from_ranges(
+                    locals
+                        .iter()
+                        .filter(|a| Family::of(a) == f)
+                        .map(|a| (super::space::addr_num(*a), super::space::addr_num(*a))),
+                );
+                if !set.is_empty() {
+                    space.extend_disjoint(Region::space(f, &set));
+                }
+            }
+            LocalClass {
+                nic,
+                seen: Some(seen),
+                space,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::reference;
+    use crate::packet::parse_packet;
+
+    const WORLD: &str = r#"
+[[vpcs]]
+id = "vpc-1"
+[[security_groups]]
+id = "sg-web"
+vpc_id = "vpc-1"
+rules = [
+  { id = "sgr-ssh", direction = "ingress", ip_protocol = "TCP", port_range = "22/22", source_cidr_ip = "10.0.0.0/8" },
+  { id = "sgr-deny", direction = "ingress", ip_protocol = "TCP", port_range = "1/1024", source_cidr_ip = "10.1.0.0/16", policy = "drop", priority = 1 },
+  { id = "sgr-web", direction = "ingress", ip_protocol = "TCP", port_range = "443/443", source_cidr_ip = "0.0.0.0/0", priority = 5 },
+  { id = "sgr-v6", direction = "ingress", ip_protocol = "ALL", port_range = "-1/-1", ipv6_source_cidr_ip = "::/0", priority = 7 },
+]
+[[instances]]
+id = "i-web"
+vpc_id = "vpc-1"
+security_groups = ["sg-web"]
+private_ips = ["192.168.1.10", "2001:db8::10"]
+public_ip = "47.0.0.10"
+[[instances]]
+id = "i-two"
+vpc_id = "vpc-1"
+security_groups = ["sg-web"]
+private_ips = ["192.168.1.11"]
+"#;
+
+    #[test]
+    fn partition_matches_reference() {
+        let world =
+            crate::world_file::load_str(WORLD, crate::world_file::Format::Toml, "t.toml").unwrap();
+        let idx = WorldIndex::new(&world);
+        let p = idx
+            .policy(&TargetId::Eni("i-web".into()), Direction::Ingress)
+            .unwrap();
+        for text in [
+            "tcp 10.1.2.3 -> 192.168.1.10:22",
+            "tcp 10.2.2.3 -> 192.168.1.10:22",
+            "tcp 10.2.2.3 -> 47.0.0.10:22",
+            "tcp 8.8.8.8 -> 47.0.0.10:443",
+            "udp 8.8.8.8 -> 47.0.0.10:443",
+            "tcp 192.168.1.11 -> 192.168.1.10:9",
+            "icmpv6 2001:db8::1 -> 2001:db8::10",
+        ] {
+            let pkt = parse_packet(text).unwrap();
+            let d = reference::decide(&world, &pkt, Some("i-web"), Direction::Ingress).unwrap();
+            let dec = p.decider_of(&pkt).unwrap();
+            assert_eq!(p.verdict(dec), d.verdict, "{text}");
+            assert_eq!(p.reason(dec), d.reason, "{text}");
+        }
+        assert!(p
+            .decider_of(&parse_packet("tcp 1.1.1.1 -> 192.168.1.11:22").unwrap())
+            .is_none());
+        // Counts of the IPv4 half: the pieces add up to the space.
+        let v4 = |r: &Region| {
+            r.boxes()
+                .iter()
+                .filter(|b| b.family == Family::V4)
+                .map(|b| b.count())
+                .sum::<u128>()
+        };
+        let total: u128 = p.pieces().map(|(_, r)| v4(r)).sum();
+        assert_eq!(total, v4(&p.space));
+    }
+}

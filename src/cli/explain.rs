@@ -1,0 +1,140 @@
+//! `sgsim explain`: the whole evaluation of one packet (SPEC §8).
+
+use super::check::DirectionArg;
+use clap::Args;
+use sgsim::analysis::explain::{explain, Explanation};
+use sgsim::explain::Explainer;
+use sgsim::model::{Verdict, World};
+use sgsim::packet::{format_packet, parse_packet};
+use sgsim::world_file;
+use std::path::PathBuf;
+
+/// Arguments of `sgsim explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The world file (`.toml` or `.json`).
+    #[arg(long, value_name = "FILE")]
+    world: PathBuf,
+    /// The target: an instance, ENI or security group id (default: the ENI owning the local address).
+    #[arg(long, value_name = "ID")]
+    to: Option<String>,
+    /// The direction to decide in.
+    #[arg(long, value_enum, default_value = "ingress")]
+    direction: DirectionArg,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// The packet, e.g. `tcp 10.1.2.3:40000 -> 192.168.1.10:22`.
+    packet: String,
+}
+
+/// Runs `sgsim explain`; returns the exit status (0 accept, 1 drop, 2 error).
+pub fn run(args: &ExplainArgs) -> i32 {
+    let world = match world_file::load(&args.world) {
+        Ok(w) => w,
+        Err(e) => {
+            super::error(e);
+            return 2;
+        }
+    };
+    let packet = match parse_packet(&args.packet) {
+        Ok(p) => p,
+        Err(e) => {
+            super::error(format!("invalid packet `{}`: {e}", args.packet));
+            return 2;
+        }
+    };
+    let e = match explain(&world, &packet, args.to.as_deref(), args.direction.into()) {
+        Ok(e) => e,
+        Err(e) => {
+            super::error(e);
+            return 2;
+        }
+    };
+    if args.json {
+        super::out(&format!("{}\n", json(&world, &e)));
+    } else {
+        super::out(&text(&world, &e));
+    }
+    match e.decision.verdict {
+        Verdict::Accept => 0,
+        Verdict::Drop => 1,
+    }
+}
+
+fn json(world: &World, e: &Explanation<'_>) -> serde_json::Value {
+    let decision: serde_json::Value =
+        serde_json::from_str(&Explainer::new(world).view(&e.decision, &e.target).json())
+            .unwrap_or_default();
+    serde_json::json!({
+        "packet": format_packet(&e.decision.packet),
+        "target": e.decision.target,
+        "direction": e.decision.direction.as_str(),
+        "nic": e.nic.map(|n| n.as_str()),
+        "nat": e.nat.map(|a| a.to_string()),
+        "groups": e.target.groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        "inner_access": e.inner_access,
+        "rules": e.rules.iter().map(|r| serde_json::json!({
+            "id": r.id,
+            "group": r.group,
+            "priority": r.priority,
+            "policy": r.policy.as_lower(),
+            "matched": r.matched,
+            "failed": r.failed,
+        })).collect::<Vec<_>>(),
+        "decision": decision,
+    })
+}
+
+fn text(world: &World, e: &Explanation<'_>) -> String {
+    let d = &e.decision;
+    let mut out = format!(
+        "packet:  {}\ntarget:  {} ({})\n",
+        format_packet(&d.packet),
+        d.target,
+        d.direction.as_str()
+    );
+    out.push_str(&format!(
+        "nic:     {}\n",
+        e.nic.map_or("vpc (every rule applies)", |n| n.as_str())
+    ));
+    if let Some(a) = e.nat {
+        out.push_str(&format!("nat:     the public address is decided as {a}\n"));
+    }
+    let groups: Vec<&str> = e.target.groups.iter().map(|g| g.id.as_str()).collect();
+    out.push_str(&format!("groups:  {}\n", groups.join(", ")));
+    out.push_str(&format!(
+        "inner access: {}\n",
+        e.inner_access
+            .as_deref()
+            .map_or("no".to_string(), |g| format!("yes, by {g}"))
+    ));
+    out.push_str("rules (evaluation order: priority, drop before accept, id):\n");
+    for r in &e.rules {
+        let summary = world
+            .rule(&r.id)
+            .map(|(_, rule)| rule.summary())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {:<8} {} {} p{} {}  [{}]\n",
+            if r.matched { "matched" } else { "-" },
+            r.id,
+            r.group,
+            r.priority,
+            r.policy.as_lower(),
+            r.failed
+                .map_or(summary.clone(), |f| format!("{summary}; fails on {f}"))
+        ));
+    }
+    out.push_str(&format!(
+        "decision: {} by {}{}\n",
+        d.verdict.as_str(),
+        d.reason.kind(),
+        d.reason
+            .rule_id()
+            .or(d.reason.group())
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default()
+    ));
+    out
+}

@@ -1,0 +1,3 @@
+//! Helpers shared by the analysis tests.
+pub mod claims;
+pub mod worlds;
