@@ -9,6 +9,13 @@
 //! Every lookup benchmark first checks its answers against the linear scan on a sample.
 //! Run: `cargo bench --bench matcher` (a few minutes); medians go to `benches/README.md`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use sgsim::classbench::{load_filters, load_trace};
 use sgsim::engine::matcher::{LiveMatcher, Matcher};

@@ -14,6 +14,13 @@
 //! runs be compared. With `ANSWERS_OUT`, the deciding rule's line number (0-based, `-1` for
 //! none) of every trace packet is written there, one a line.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use cap::Cap;
 use sgsim::classbench::{load_filters, load_trace};
 use sgsim::engine::matcher::Matcher;

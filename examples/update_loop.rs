@@ -11,6 +11,13 @@
 //! rebuilds, and (with `TRACE`, else generated packets) the lookup rate with an empty and
 //! with a half-full overlay, both checked against a rebuild.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use sgsim::classbench::{load_filters, load_trace};
 use sgsim::engine::matcher::{LiveMatcher, Matcher};
 use sgsim::engine::rule::EngineRule;

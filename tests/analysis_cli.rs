@@ -1,6 +1,13 @@
 //! The analysis commands on the examples under `examples/analysis/`: exit statuses, what
 //! they print, and every witness re-decided by the reference.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use sgsim::analysis::{audit, diff, lint};

@@ -3,6 +3,13 @@
 //! are disjoint and cover its space, and every random packet's reference decision (verdict,
 //! reason, rule) is its region's; a packet outside the space is one the reference refuses.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use proptest::prelude::*;

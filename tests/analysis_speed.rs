@@ -2,6 +2,13 @@
 //! `cargo test --release --test analysis_speed -- --ignored --nocapture`.
 //! `SGSIM_CLASSBENCH_DIR` (default `../shared/data/classbench`) holds the ClassBench sets.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use sgsim::analysis::policy::{rules_policy, TargetId, WorldIndex};
 use sgsim::analysis::{audit, diff, lint};
 use sgsim::engine::rule::EngineRule;

@@ -1,6 +1,13 @@
 //! `sgsim serve` end to end over loopback with the project's signing client: both
 //! signatures, the rejections of SPEC §9 (none changing the world), the limits, sharing
 //! the file with `sgsim call`, packet queries, and a clean stop on SIGTERM.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(feature = "serve")]
 
 mod serve_common;

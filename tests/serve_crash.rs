@@ -1,5 +1,12 @@
 //! `kill -9` of `sgsim serve` under a write load: every acknowledged change is in the
 //! file, and the file is whole (it loads).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(feature = "serve")]
 
 mod serve_common;

@@ -4,6 +4,13 @@
 //! Needs a Python with the pinned SDKs (tests/sdk/requirements.txt): `SGSIM_SDK_PYTHON`,
 //! or `tests/sdk/.venv/bin/python` (`.ci/run` makes it). Without one the test says so
 //! and passes, unless `SGSIM_SDK_REQUIRED=1` (as in CI), where it fails.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(feature = "serve")]
 
 mod serve_common;

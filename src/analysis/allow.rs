@@ -70,7 +70,9 @@ impl Service {
                     Direction::Ingress => LOCAL_PORT,
                     Direction::Egress => PEER_PORT,
                 };
-                iv[d] = (u128::from(a), u128::from(b));
+                if let Some(slot) = iv.get_mut(d) {
+                    *slot = (u128::from(a), u128::from(b));
+                }
             }
             boxes.push(PacketBox {
                 family,

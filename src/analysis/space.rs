@@ -551,13 +551,11 @@ fn merge_pair(a: &PacketBox, b: &PacketBox) -> Option<PacketBox> {
         0 => Some(*a),
         1 => {
             let d = same.iter().position(|s| !*s)?;
-            let (x, y) = (a.iv[d], b.iv[d]);
+            let (x, y) = (*a.iv.get(d)?, *b.iv.get(d)?);
             let touch = x.0 <= y.1.saturating_add(1) && y.0 <= x.1.saturating_add(1);
-            touch.then(|| {
-                let mut m = *a;
-                m.iv[d] = (x.0.min(y.0), x.1.max(y.1));
-                m
-            })
+            let mut m = *a;
+            *m.iv.get_mut(d)? = (x.0.min(y.0), x.1.max(y.1));
+            touch.then_some(m)
         }
         _ => None,
     }

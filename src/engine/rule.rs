@@ -73,7 +73,9 @@ pub fn linear_scan_dir(
 ) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (i, r) in rules.iter().enumerate() {
-        if r.matches(pkt, peer, local) && best.is_none_or(|b| beats(r, &rules[b])) {
+        if r.matches(pkt, peer, local)
+            && best.is_none_or(|b| rules.get(b).is_none_or(|old| beats(r, old)))
+        {
             best = Some(i);
         }
     }

@@ -27,11 +27,16 @@ pub fn pct(s: &str) -> String {
         } else {
             const HEX: &[u8; 16] = b"0123456789ABCDEF";
             out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            out.push(nibble(HEX, b >> 4));
+            out.push(nibble(HEX, b & 15));
         }
     }
     out
+}
+
+/// The hex digit of a nibble (`n` < 16) in the digit set `digits`.
+fn nibble(digits: &[u8; 16], n: u8) -> char {
+    char::from(digits.get(usize::from(n & 15)).copied().unwrap_or(b'0'))
 }
 
 /// Lower-case hex of bytes.
@@ -39,8 +44,8 @@ pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
+        out.push(nibble(HEX, b >> 4));
+        out.push(nibble(HEX, b & 15));
     }
     out
 }

@@ -320,7 +320,7 @@ fn diff(
     if before.client_tokens != after.client_tokens {
         let ct = vec![key("client_tokens")];
         if after.client_tokens.starts_with(&before.client_tokens) {
-            for t in &after.client_tokens[before.client_tokens.len()..] {
+            for t in after.client_tokens.iter().skip(before.client_tokens.len()) {
                 ops.push(Op::Push(ct.clone(), token_value(t)?));
             }
         } else {

@@ -21,6 +21,13 @@
 //! matcher properties) with N cases; `SGSIM_CLASSBENCH_DIR=DIR` runs the ClassBench
 //! differential test over every set in DIR instead of the shipped ones.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod api;
 mod cli;
 mod engine;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 /// `forms[i]`.
 pub fn check_duplicates(rules: &[Rule], forms: &[ParamForm]) -> Result<(), ApiError> {
     for (i, r) in rules.iter().enumerate() {
-        if let Some(j) = rules[..i].iter().position(|e| e.same_identity(r)) {
+        if let Some(j) = rules.iter().take(i).position(|e| e.same_identity(r)) {
             let later = forms.get(i).copied().unwrap_or(ParamForm::Flat);
             let earlier = forms.get(j).copied().unwrap_or(ParamForm::Flat);
             let param = later.name("*").trim_end_matches(".*").to_string();
