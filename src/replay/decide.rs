@@ -75,9 +75,13 @@ impl Decider {
     /// Decides a record as a new connection at its ENI in its direction (§3).
     pub fn fresh(&self, eni: usize, r: &Record) -> Fresh {
         let direction = self.direction(eni, r);
+        let packet = match r.packet() {
+            Ok(p) => p,
+            Err(e) => return Fresh::NoTarget(e.to_string()),
+        };
         match self
             .matcher
-            .decide(&r.packet(), Some(self.eni_id(eni)), direction)
+            .decide(&packet, Some(self.eni_id(eni)), direction)
         {
             Ok(d) => Fresh::Decided(d.verdict, d.reason),
             Err(e) => Fresh::NoTarget(e.to_string()),

@@ -119,14 +119,9 @@ impl Gen<'_> {
                 Verdict::Accept
             }
             _ => {
-                let pkt = crate::model::Packet {
-                    protocol: proto,
-                    src: src.0,
-                    src_port: src.1,
-                    dst: dst.0,
-                    dst_port: dst.1,
-                };
-                let v = reference::decide(self.world, &pkt, Some(eni), dir)
+                let v = crate::model::Packet::new(proto, src.0, src.1, dst.0, dst.1)
+                    .ok()
+                    .and_then(|pkt| reference::decide(self.world, &pkt, Some(eni), dir).ok())
                     .map_or(Verdict::Drop, |d| d.verdict);
                 track.open_until = (v == Verdict::Accept).then_some(end + SESSION_SECONDS);
                 v

@@ -1,7 +1,7 @@
 //! Flow-log records (SPEC §10) and the parsing of one record from its named fields, shared
 //! by every reader.
 
-use crate::model::{Direction, Packet, Verdict, PROTO_TCP, PROTO_UDP};
+use crate::model::{Direction, MixedFamily, Packet, Verdict, PROTO_TCP, PROTO_UDP};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -38,15 +38,16 @@ pub struct Record {
 }
 
 impl Record {
-    /// The packet of the record (ports 0 unless TCP or UDP).
-    pub fn packet(&self) -> Packet {
-        Packet {
-            protocol: self.protocol,
-            src: self.src,
-            src_port: self.src_port,
-            dst: self.dst,
-            dst_port: self.dst_port,
-        }
+    /// The packet of the record (ports 0 unless TCP or UDP); readers refuse records
+    /// whose addresses differ in family, so this fails only for records built otherwise.
+    pub fn packet(&self) -> Result<Packet, MixedFamily> {
+        Packet::new(
+            self.protocol,
+            self.src,
+            self.src_port,
+            self.dst,
+            self.dst_port,
+        )
     }
 
     /// Whether the flags show a SYN without ACK (`flags & 18 == 2`).
@@ -106,14 +107,13 @@ pub fn action_word(v: Verdict) -> &'static str {
 impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dir = self.direction.map_or("?", dir_word);
-        let p = self.packet();
         write!(
             f,
             "{} {} {} {} [{}, {}] {}",
             self.eni,
             dir,
             crate::packet::protocol_name(self.protocol),
-            if p.has_ports() {
+            if self.protocol == PROTO_TCP || self.protocol == PROTO_UDP {
                 format!(
                     "{} -> {}",
                     sock(self.src, self.src_port),
