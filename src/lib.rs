@@ -17,6 +17,7 @@ pub mod generate_world;
 pub mod journal;
 pub mod model;
 pub mod packet;
+pub mod replay;
 pub mod scenario;
 #[cfg(feature = "serve")]
 pub mod serve;
