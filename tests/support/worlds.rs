@@ -1,6 +1,6 @@
-//! Shared generators of random worlds for the analysis tests (a copy of the world matcher
-//! test's: VPC and classic, basic and advanced groups, inner access, group and prefix-list
-//! peers, local CIDRs, NIC types, public addresses, secondary ENIs, IPv6).
+//! Random worlds for the analysis tests and for the world matcher's (`tests/it` includes
+//! this file): VPC and classic, basic and advanced groups, inner access, group and
+//! prefix-list peers, local CIDRs, NIC types, public addresses, secondary ENIs, IPv6).
 #![allow(dead_code)]
 
 use proptest::prelude::*;

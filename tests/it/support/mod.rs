@@ -7,6 +7,9 @@
 pub mod arb;
 pub mod world_doc;
 pub mod world_gen;
+/// The random worlds of the world matcher and the analysis tests, one copy for both.
+#[path = "../../support/worlds.rs"]
+pub mod worlds;
 
 use proptest::prelude::ProptestConfig;
 use sgsim::model::World;
