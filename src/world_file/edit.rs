@@ -13,7 +13,7 @@
 use super::{load_str_in, parse_doc, rule_to_keys, Format, RawDoc};
 use crate::model::{ClientTokenRecord, Instance, PrefixList, Rule, SecurityGroup, World};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The text of an edited world file, and notes for the user (one line each).
@@ -209,25 +209,19 @@ fn diff(
         return Err("the call changed the world's region, account, limits or VPCs".into());
     }
     // Prefix lists, by id.
-    let pl = vec![key("prefix_lists")];
-    for (i, p) in before.prefix_lists.iter().enumerate() {
-        match after.prefix_lists.iter().find(|q| q.id == p.id) {
-            None => ops.push(Op::Remove(pl.clone(), i)),
-            Some(q) if q != p => {
-                set_changed(&mut ops, &pl, i, &prefix_list_keys(p), &prefix_list_keys(q))
-            }
-            Some(_) => {}
-        }
-    }
-    for q in &after.prefix_lists {
-        if !before.prefix_lists.iter().any(|p| p.id == q.id) {
-            ops.push(Op::Push(pl.clone(), Value::Object(prefix_list_keys(q))));
-        }
-    }
+    diff_flat(
+        &mut ops,
+        "prefix_lists",
+        &before.prefix_lists,
+        &after.prefix_lists,
+        |p| &p.id,
+        prefix_list_keys,
+    );
     // Groups, by id.
     let sg = vec![key("security_groups")];
-    for (i, g) in before.security_groups.iter().enumerate() {
-        let Some(h) = after.security_groups.iter().find(|h| h.id == g.id) else {
+    let groups = pair_by_id(&before.security_groups, &after.security_groups, |g| &g.id);
+    for (i, g, h) in groups.kept {
+        let Some(h) = h else {
             ops.push(Op::Remove(sg.clone(), i));
             continue;
         };
@@ -263,11 +257,12 @@ fn diff(
                 );
                 let mut rules = sg.clone();
                 rules.extend([Seg::Index(i), key("rules")]);
-                for (k, r) in g.rules.iter().enumerate() {
+                let pairs = pair_by_id(&g.rules, &h.rules, |r| &r.id);
+                for (k, r, s) in pairs.kept {
                     let Some(&entry) = entries.get(k) else {
                         return Err(format!("group `{}`: rule {} has no entry", g.id, k + 1));
                     };
-                    match h.rules.iter().find(|s| s.id == r.id) {
+                    match s {
                         None => ops.push(Op::Remove(rules.clone(), entry)),
                         Some(s) if s != r => {
                             set_changed(&mut ops, &rules, entry, &rule_keys(r), &rule_keys(s))
@@ -275,47 +270,36 @@ fn diff(
                         Some(_) => {}
                     }
                 }
-                for s in &h.rules {
-                    if !g.rules.iter().any(|r| r.id == s.id) {
-                        ops.push(Op::Push(rules.clone(), Value::Object(rule_keys(s))));
-                    }
+                for s in pairs.added {
+                    ops.push(Op::Push(rules.clone(), Value::Object(rule_keys(s))));
                 }
             }
         }
     }
-    for h in &after.security_groups {
-        if !before.security_groups.iter().any(|g| g.id == h.id) {
-            let mut full = group_keys(after, h);
-            if !h.rules.is_empty() {
-                full.insert(
-                    "rules".into(),
-                    Value::Array(
-                        h.rules
-                            .iter()
-                            .map(|r| Value::Object(rule_keys(r)))
-                            .collect(),
-                    ),
-                );
-            }
-            ops.push(Op::Push(sg.clone(), Value::Object(full)));
+    for h in groups.added {
+        let mut full = group_keys(after, h);
+        if !h.rules.is_empty() {
+            full.insert(
+                "rules".into(),
+                Value::Array(
+                    h.rules
+                        .iter()
+                        .map(|r| Value::Object(rule_keys(r)))
+                        .collect(),
+                ),
+            );
         }
+        ops.push(Op::Push(sg.clone(), Value::Object(full)));
     }
     // Instances, by id (calls change only their groups).
-    let inst = vec![key("instances")];
-    for (i, a) in before.instances.iter().enumerate() {
-        match after.instances.iter().find(|b| b.id == a.id) {
-            None => ops.push(Op::Remove(inst.clone(), i)),
-            Some(b) if b != a => {
-                set_changed(&mut ops, &inst, i, &instance_keys(a), &instance_keys(b))
-            }
-            Some(_) => {}
-        }
-    }
-    for b in &after.instances {
-        if !before.instances.iter().any(|a| a.id == b.id) {
-            ops.push(Op::Push(inst.clone(), Value::Object(instance_keys(b))));
-        }
-    }
+    diff_flat(
+        &mut ops,
+        "instances",
+        &before.instances,
+        &after.instances,
+        |i| &i.id,
+        instance_keys,
+    );
     // Client tokens: new records are appended.
     if before.client_tokens != after.client_tokens {
         let ct = vec![key("client_tokens")];
@@ -337,6 +321,56 @@ fn diff(
         }
     }
     Ok(ops)
+}
+
+/// The items of two versions of one array, paired by id.
+struct Paired<'a, T> {
+    /// Each item of `before` with its index and its version in `after`, if it is still there.
+    kept: Vec<(usize, &'a T, Option<&'a T>)>,
+    /// The items of `after` whose id `before` lacks, in order.
+    added: Vec<&'a T>,
+}
+
+/// Pairs `before` and `after` by id through a hash index, so an edit of a world with many
+/// instances costs linear time.
+fn pair_by_id<'a, T>(before: &'a [T], after: &'a [T], id: impl Fn(&T) -> &String) -> Paired<'a, T> {
+    let later: HashMap<&str, &T> = after.iter().map(|t| (id(t).as_str(), t)).collect();
+    let earlier: HashSet<&str> = before.iter().map(|t| id(t).as_str()).collect();
+    Paired {
+        kept: before
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i, t, later.get(id(t).as_str()).copied()))
+            .collect(),
+        added: after
+            .iter()
+            .filter(|t| !earlier.contains(id(t).as_str()))
+            .collect(),
+    }
+}
+
+/// The operations that turn the array `name` of flat records (prefix lists, instances) from
+/// `before` into `after`: removals, changed keys and appended records.
+fn diff_flat<T: PartialEq>(
+    ops: &mut Vec<Op>,
+    name: &str,
+    before: &[T],
+    after: &[T],
+    id: impl Fn(&T) -> &String,
+    keys: impl Fn(&T) -> Map<String, Value>,
+) {
+    let path = vec![key(name)];
+    let pairs = pair_by_id(before, after, id);
+    for (i, a, b) in pairs.kept {
+        match b {
+            None => ops.push(Op::Remove(path.clone(), i)),
+            Some(b) if b != a => set_changed(ops, &path, i, &keys(a), &keys(b)),
+            Some(_) => {}
+        }
+    }
+    for b in pairs.added {
+        ops.push(Op::Push(path.clone(), Value::Object(keys(b))));
+    }
 }
 
 /// Sets the keys of element `i` of the array at `path` that differ between `old` and `new`.
