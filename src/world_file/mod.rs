@@ -101,16 +101,7 @@ pub fn quote(s: &str) -> String {
 
 /// Loads and validates a world file; the format is chosen by the extension.
 pub fn load(path: &Path) -> Result<World, WorldError> {
-    let origin = path.display().to_string();
-    let format = Format::of_path(path).ok_or_else(|| WorldError {
-        origin: origin.clone(),
-        position: None,
-        context: None,
-        message: "unknown world file extension: use `.toml` or `.json`".into(),
-        api_error: None,
-    })?;
-    let text = read(path)?;
-    load_str_in(&text, format, &origin, path.parent())
+    load_with_text(path).map(|(world, _)| world)
 }
 
 /// Loads a world file as [`load`] does, and returns the text read too (for
