@@ -622,7 +622,7 @@ pub fn run_world(
     let start = Instant::now();
     let m = WorldMatcher::compile(world).map_err(|e| BenchError::Compile(e.to_string()))?;
     let build = start.elapsed();
-    let rules: usize = m.compiled_sets().map(|s| s.rules().len()).sum();
+    let rules: usize = m.compiled_sets().map(|s| s.len()).sum();
     let (memory_bytes, memory_method) = match (before, heap_now()) {
         (Some(a), Some(b)) => (b.saturating_sub(a), "allocator"),
         _ => (

@@ -47,45 +47,80 @@
 //! memory grow linearly with the world. After the world changes (an API call),
 //! [`WorldMatcher::update`] rebuilds the index, lowers again and recompiles only the groups
 //! whose lowered rules changed, reusing the others.
-use crate::engine::lower::lower_group;
-use crate::engine::matcher::{CompileError, Matcher};
+use crate::engine::lower::{lower_group, lower_rule};
+use crate::engine::matcher::{CompileError, LiveMatcher, Matcher, UpdateError};
 use crate::engine::rule::{beats, EngineRule};
 use crate::engine::target::{decision, Outcome, Resolved, TargetError, WorldIndex};
-use crate::model::{Decision, Direction, NicType, Packet, World};
+use crate::model::{Decision, Direction, Instance, NicType, Packet, PrefixList, Rule, World};
 use rayon::prelude::*;
-use std::collections::HashMap;
+
+mod patch;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// A rule list and its compiled matcher.
+/// A rule list compiled for lookups, taking single-rule changes through a
+/// [`LiveMatcher`]'s overlay (what [`WorldMatcher::update`] patches a set with).
+///
+/// A clone shares the compiled base and copies only the pending changes and the handles.
 #[derive(Debug, Clone)]
 pub struct CompiledRules {
-    rules: Vec<EngineRule>,
-    matcher: Matcher,
+    live: LiveMatcher,
+    /// The live matcher's handle of each rule, in the list's order.
+    handles: Vec<u32>,
+}
+
+/// A [`LiveMatcher`] error as a compile error of a list of `n` rules.
+fn compile_error(e: UpdateError, n: usize) -> CompileError {
+    match e {
+        UpdateError::Compile(e) => e,
+        UpdateError::TooManyRules => CompileError::TooManyRules(n),
+    }
 }
 
 impl CompiledRules {
     /// Compiles a rule list.
     pub fn new(rules: Vec<EngineRule>) -> Result<CompiledRules, CompileError> {
-        let matcher = Matcher::compile(&rules)?;
-        Ok(CompiledRules { rules, matcher })
+        let n = rules.len();
+        let live = LiveMatcher::new(rules).map_err(|e| compile_error(e, n))?;
+        // INVARIANT: LiveMatcher::new admits fewer than u32::MAX rules.
+        Ok(CompiledRules {
+            live,
+            handles: (0..n as u32).collect(),
+        })
     }
 
-    /// The rules, in the order given.
-    pub fn rules(&self) -> &[EngineRule] {
-        &self.rules
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.handles.len()
     }
 
-    /// The compiled matcher.
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// The rules, in the list's order.
+    pub fn rules(&self) -> impl Iterator<Item = &EngineRule> + '_ {
+        self.handles
+            .iter()
+            .filter_map(|&h| self.live.rule(h as usize))
+    }
+
+    /// The compiled base matcher (the rules of the set's last full build; pending changes
+    /// not applied).
     pub fn matcher(&self) -> &Matcher {
-        &self.matcher
+        self.live.base()
     }
 
-    /// The deciding rule for a packet with the peer and local addresses given.
+    /// The live matcher: the base and the pending changes.
+    pub fn live(&self) -> &LiveMatcher {
+        &self.live
+    }
+
+    /// The deciding rule for a packet with the peer and local addresses given. Among
+    /// rules of one decision key (rank, policy, id) any may be returned: they decide alike.
     pub fn decide(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> Option<&EngineRule> {
-        self.matcher
-            .lookup_dir(pkt, peer, local)
-            .and_then(|i| self.rules.get(i))
+        self.live.lookup_rule(pkt, peer, local)
     }
 }
 
@@ -109,10 +144,16 @@ fn dir(direction: Direction) -> usize {
 }
 
 /// The compiled sets of one group: `[direction][slot]`, `None` where no target of the group
-/// uses that NIC slot.
+/// uses that NIC slot; with the API rules and VPC they were lowered from, which the next
+/// update compares the world's against.
 #[derive(Debug, Clone, Default)]
 struct GroupSets {
     sets: [[Option<Arc<CompiledRules>>; 3]; 2],
+    /// The group's API rules as they were lowered (shared with the matchers updated from
+    /// this one while unchanged).
+    rules: Vec<Arc<Rule>>,
+    /// The group's VPC when lowered.
+    vpc: Option<String>,
 }
 
 impl GroupSets {
@@ -131,10 +172,34 @@ impl GroupSets {
 #[derive(Debug, Clone)]
 pub struct WorldMatcher {
     index: Arc<WorldIndex>,
+    /// The NIC slots each group's targets use (`needed_slots`), parallel to `groups`.
+    need: Arc<Vec<[bool; 3]>>,
     /// Parallel to `World::security_groups` (and the index's groups).
-    groups: Vec<GroupSets>,
-    compiled: usize,
-    reused: usize,
+    groups: Vec<Arc<GroupSets>>,
+    /// The world's instances and prefix lists as compiled: an update whose world has the
+    /// same keeps the index and the peer expansions.
+    instances: Arc<Vec<Instance>>,
+    prefix_lists: Arc<Vec<PrefixList>>,
+    stats: BuildStats,
+}
+
+/// What the last build or update did with the rule sets (one per group, direction and NIC
+/// in use).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildStats {
+    /// Sets compiled afresh (new sets, sets with more changes than their overlay takes,
+    /// and overlays that passed their fold threshold).
+    pub compiled: usize,
+    /// Sets brought up to date through their overlay (single-rule inserts and removals).
+    pub patched: usize,
+    /// Sets reused unchanged.
+    pub reused: usize,
+    /// Rules inserted into overlays.
+    pub inserted: usize,
+    /// Rules removed through overlays.
+    pub removed: usize,
+    /// Whether the world's index (ENIs, members, addresses) was rebuilt.
+    pub index_rebuilt: bool,
 }
 
 /// One query of a batch: a packet, the target (`to`), the direction.
@@ -190,82 +255,91 @@ fn needed_slots(index: &WorldIndex) -> Vec<[bool; 3]> {
     need
 }
 
+/// Whether an API rule lowers into the set of a direction and NIC slot.
+fn in_slot(r: &Rule, direction: Direction, nic: Option<NicType>) -> bool {
+    r.direction == direction && nic.is_none_or(|n| r.nic_type == n)
+}
+
+/// Compiles one group's sets afresh for the NIC slots in use.
+fn compile_group(
+    index: &WorldIndex,
+    world: &World,
+    g: &crate::model::SecurityGroup,
+    need: &[bool; 3],
+) -> Result<GroupSets, CompileError> {
+    let mut sets = GroupSets {
+        rules: g.rules.iter().cloned().map(Arc::new).collect(),
+        vpc: g.vpc_id.clone(),
+        ..GroupSets::default()
+    };
+    for direction in [Direction::Ingress, Direction::Egress] {
+        for (nic, wanted) in SLOTS.iter().zip(need) {
+            if !wanted {
+                continue;
+            }
+            let rules = lower_group(index, world, g, direction, *nic);
+            if let Some(cell) = sets
+                .sets
+                .get_mut(dir(direction))
+                .and_then(|row| row.get_mut(slot(*nic)))
+            {
+                *cell = Some(Arc::new(CompiledRules::new(rules)?));
+            }
+        }
+    }
+    Ok(sets)
+}
+
 impl WorldMatcher {
     /// Compiles every group of a world (per direction and NIC in use) and indexes its ENIs.
     pub fn compile(world: &World) -> Result<WorldMatcher, CompileError> {
-        Self::build(world, None)
-    }
-
-    /// Compiles the world as it is now, reusing this matcher's compiled sets of the groups
-    /// whose lowered rules did not change (call it after each API call that changed the
-    /// world).
-    pub fn update(&self, world: &World) -> Result<WorldMatcher, CompileError> {
-        Self::build(world, Some(self))
-    }
-
-    fn build(world: &World, old: Option<&WorldMatcher>) -> Result<WorldMatcher, CompileError> {
         let index = WorldIndex::new(world);
         let need = needed_slots(&index);
-        // The old matcher's sets by group id (the first group of an id).
-        let mut previous: HashMap<&str, &GroupSets> = HashMap::new();
-        if let Some(old) = old {
-            for (g, sets) in old.index.groups().iter().zip(&old.groups) {
-                previous.entry(g.id.as_str()).or_insert(sets);
-            }
-        }
-        let built: Vec<(GroupSets, usize, usize)> = world
+        let built: Vec<GroupSets> = world
             .security_groups
             .par_iter()
             .zip(need.par_iter())
-            .map(|(g, need)| {
-                let before = previous.get(g.id.as_str()).copied();
-                let mut sets = GroupSets::default();
-                let (mut compiled, mut reused) = (0, 0);
-                for direction in [Direction::Ingress, Direction::Egress] {
-                    for (nic, wanted) in SLOTS.iter().zip(need) {
-                        if !wanted {
-                            continue;
-                        }
-                        let rules = lower_group(&index, world, g, direction, *nic);
-                        let kept = before
-                            .and_then(|b| b.sets.get(dir(direction))?.get(slot(*nic))?.as_ref())
-                            .filter(|s| s.rules == rules);
-                        let set = match kept {
-                            Some(s) => {
-                                reused += 1;
-                                Arc::clone(s)
-                            }
-                            None => {
-                                compiled += 1;
-                                Arc::new(CompiledRules::new(rules)?)
-                            }
-                        };
-                        if let Some(cell) = sets
-                            .sets
-                            .get_mut(dir(direction))
-                            .and_then(|row| row.get_mut(slot(*nic)))
-                        {
-                            *cell = Some(set);
-                        }
-                    }
-                }
-                Ok((sets, compiled, reused))
-            })
+            .map(|(g, need)| compile_group(&index, world, g, need))
             .collect::<Result<_, CompileError>>()?;
-        let compiled = built.iter().map(|b| b.1).sum();
-        let reused = built.iter().map(|b| b.2).sum();
+        let compiled = built
+            .iter()
+            .map(|g| g.sets.iter().flatten().flatten().count())
+            .sum();
         Ok(WorldMatcher {
             index: Arc::new(index),
-            groups: built.into_iter().map(|b| b.0).collect(),
-            compiled,
-            reused,
+            need: Arc::new(need),
+            groups: built.into_iter().map(Arc::new).collect(),
+            instances: Arc::new(world.instances.clone()),
+            prefix_lists: Arc::new(world.prefix_lists.clone()),
+            stats: BuildStats {
+                compiled,
+                index_rebuilt: true,
+                ..BuildStats::default()
+            },
         })
     }
 
-    /// How many rule sets (per group, direction and NIC) were compiled by the last build,
-    /// and how many were reused from the matcher it updated.
+    /// The matcher of the world as it is now, from this one (call it after each API call
+    /// that changed the world): the sets of groups whose rules, members and prefix lists
+    /// did not change are reused as they are; a set whose lowered rules changed in a few
+    /// places takes the changes as single-rule inserts and removals in its overlay (folded
+    /// into a fresh compile when the overlay grows, see [`LiveMatcher`]); the rest are
+    /// compiled afresh. The index is rebuilt only when the instances, the groups' ids, VPCs,
+    /// types and inner-access policies, or the prefix lists' ids changed. Answers exactly as
+    /// [`WorldMatcher::compile`] on the same world.
+    pub fn update(&self, world: &World) -> Result<WorldMatcher, CompileError> {
+        patch::update(self, world)
+    }
+
+    /// How many rule sets (per group, direction and NIC) the last build or update changed
+    /// (compiled afresh or patched through the overlay), and how many it reused.
     pub fn build_stats(&self) -> (usize, usize) {
-        (self.compiled, self.reused)
+        (self.stats.compiled + self.stats.patched, self.stats.reused)
+    }
+
+    /// What the last build or update did, in detail.
+    pub fn stats(&self) -> BuildStats {
+        self.stats
     }
 
     /// The compiled rule sets, one per group, direction and NIC in use.

@@ -14,6 +14,7 @@ use super::{CompileError, Matcher};
 use crate::engine::rule::EngineRule;
 use crate::model::{Packet, Policy};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Overlay plus removals above which the live rules are recompiled (at least).
 const FOLD_MIN: usize = 32;
@@ -29,6 +30,22 @@ struct Added {
     protocol: Option<u8>,
     dport_lo: u16,
     dport_hi: u16,
+    /// The rule.
+    rule: EngineRule,
+}
+
+/// What a build compiled, shared (immutable) by every clone of the matcher until the next
+/// build: cloning a [`LiveMatcher`] copies only the removal bits and the overlay.
+#[derive(Debug)]
+struct Base {
+    /// The base rules by base index, in handle order.
+    rules: Vec<EngineRule>,
+    /// The handle of each base rule (base index → handle), increasing.
+    handles: Vec<u32>,
+    /// Base indexes in decision order.
+    sorted: Vec<u32>,
+    /// The compiled base.
+    matcher: Matcher,
 }
 
 /// A matcher over a changing rule list. Rules are named by **handles**: the position at
@@ -37,7 +54,8 @@ struct Added {
 ///
 /// [`LiveMatcher::lookup`] returns the handle of the deciding rule, the same rule
 /// [`linear_scan`](crate::engine::rule::linear_scan) picks among the live rules taken in
-/// handle order ([`LiveMatcher::live_rules`]).
+/// handle order ([`LiveMatcher::live_rules`]). A clone shares the compiled base (an `Arc`)
+/// and copies only the pending changes: a bit per base rule and the overlay.
 ///
 /// ```
 /// use sgsim::engine::matcher::LiveMatcher;
@@ -60,22 +78,15 @@ struct Added {
 /// ```
 #[derive(Debug, Clone)]
 pub struct LiveMatcher {
-    /// Every rule by handle; `None` once removed and folded (a removed base rule keeps its
-    /// rule until the rebuild: its key still places inserts).
-    rules: Vec<Option<EngineRule>>,
-    /// Whether each handle is live.
-    alive: Vec<bool>,
-    /// The compiled base.
-    base: Matcher,
-    /// The handle of each base rule (base index → handle), increasing.
-    base_handles: Vec<u32>,
-    /// Base indexes in decision order.
-    sorted: Vec<u32>,
+    /// The last build.
+    base: Arc<Base>,
     /// Base indexes removed since the build (bit set).
     dead: Vec<u64>,
     dead_count: usize,
     /// Inserted since the build, sorted by decision key (so by `pos` too).
     added: Vec<Added>,
+    /// The handle the next insert gets.
+    next_handle: u32,
     /// Recompilations so far.
     rebuilds: usize,
 }
@@ -122,77 +133,83 @@ impl LiveMatcher {
         if rules.len() >= u32::MAX as usize - 1 {
             return Err(UpdateError::TooManyRules);
         }
-        let mut m = LiveMatcher {
-            alive: vec![true; rules.len()],
-            rules: rules.into_iter().map(Some).collect(),
-            base: Matcher::compile(&[]).map_err(UpdateError::Compile)?,
-            base_handles: Vec::new(),
-            sorted: Vec::new(),
+        // INVARIANT: rules.len() < u32::MAX - 1.
+        let handles: Vec<u32> = (0..rules.len() as u32).collect();
+        let next_handle = rules.len() as u32;
+        Ok(LiveMatcher {
+            base: Arc::new(Base::build(rules, handles)?),
             dead: Vec::new(),
             dead_count: 0,
             added: Vec::new(),
+            next_handle,
             rebuilds: 0,
-        };
-        m.rebuild()?;
-        m.rebuilds = 0;
-        Ok(m)
+        })
     }
 
     /// Compiles the live rules afresh and empties the overlay and the removals.
     pub fn rebuild(&mut self) -> Result<(), UpdateError> {
-        let mut handles = Vec::new();
-        let mut live = Vec::new();
-        for (h, (r, &alive)) in self.rules.iter_mut().zip(&self.alive).enumerate() {
-            if !alive {
-                *r = None;
-            } else if let Some(r) = r {
-                handles.push(h as u32); // INVARIANT: rules.len() < u32::MAX - 1.
-                live.push(r.clone());
+        let mut added = std::mem::take(&mut self.added);
+        added.sort_by_key(|a| a.handle);
+        let dead = std::mem::take(&mut self.dead);
+        // The base's rules are taken when no clone shares them, copied otherwise.
+        let (old_rules, old_handles) = match Arc::get_mut(&mut self.base) {
+            Some(b) => (std::mem::take(&mut b.rules), std::mem::take(&mut b.handles)),
+            None => (self.base.rules.clone(), self.base.handles.clone()),
+        };
+        let n = old_rules.len() - self.dead_count + added.len();
+        let mut rules = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        let mut extra = added.into_iter().peekable();
+        for (bi, (r, h)) in old_rules.into_iter().zip(old_handles).enumerate() {
+            if super::lookup::marked(&dead, bi as u32) {
+                continue;
             }
+            while let Some(a) = extra.next_if(|a| a.handle < h) {
+                handles.push(a.handle);
+                rules.push(a.rule);
+            }
+            handles.push(h);
+            rules.push(r);
         }
-        self.base = Matcher::compile(&live).map_err(UpdateError::Compile)?;
-        let mut sorted: Vec<u32> = (0..live.len() as u32).collect();
-        sorted.sort_by(|&a, &b| {
-            let k = |i: u32| {
-                live.get(i as usize)
-                    .zip(handles.get(i as usize))
-                    .map(|(r, &h)| key(r, h))
-            };
-            k(a).cmp(&k(b))
-        });
-        self.sorted = sorted;
-        self.base_handles = handles;
-        self.dead = vec![0; live.len().div_ceil(64)];
+        for a in extra {
+            handles.push(a.handle);
+            rules.push(a.rule);
+        }
+        self.base = Arc::new(Base::build(rules, handles)?);
         self.dead_count = 0;
-        self.added.clear();
         self.rebuilds += 1;
         Ok(())
     }
 
-    /// The decision key of a handle's rule (kept for removed base rules until the rebuild).
-    fn key_of(&self, handle: u32) -> Option<(u32, bool, &[u8], u32)> {
-        let r = self.rules.get(handle as usize)?.as_ref()?;
-        Some(key(r, handle))
+    /// The rule of a live handle.
+    pub fn rule(&self, handle: usize) -> Option<&EngineRule> {
+        let h = u32::try_from(handle).ok()?;
+        if let Some(a) = self.added.iter().find(|a| a.handle == h) {
+            return Some(&a.rule);
+        }
+        let bi = self.base.handles.binary_search(&h).ok()?;
+        if super::lookup::marked(&self.dead, bi as u32) {
+            return None;
+        }
+        self.base.rules.get(bi)
     }
 
     /// Adds a rule; returns its handle. Recompiles when the pending changes pass the
     /// threshold.
     pub fn insert(&mut self, rule: EngineRule) -> Result<usize, UpdateError> {
-        let handle = self.rules.len();
-        if handle >= u32::MAX as usize - 1 {
+        let h = self.next_handle;
+        if h >= u32::MAX - 1 {
             return Err(UpdateError::TooManyRules);
         }
-        let h = handle as u32;
         let k = key(&rule, h);
-        let pos = self.sorted.partition_point(|&bi| {
-            self.base_handles
+        let base = &self.base;
+        let pos = base.sorted.partition_point(|&bi| {
+            base.rules
                 .get(bi as usize)
-                .and_then(|&bh| self.key_of(bh))
-                .is_some_and(|bk| bk < k)
+                .zip(base.handles.get(bi as usize))
+                .is_some_and(|(r, &bh)| key(r, bh) < k)
         }) as u32; // INVARIANT: at most the base's rule count, < u32::MAX.
-        let at = self
-            .added
-            .partition_point(|a| self.key_of(a.handle).is_some_and(|ak| ak < k));
+        let at = self.added.partition_point(|a| key(&a.rule, a.handle) < k);
         self.added.insert(
             at,
             Added {
@@ -201,34 +218,36 @@ impl LiveMatcher {
                 protocol: rule.protocol,
                 dport_lo: rule.dst_ports.start(),
                 dport_hi: rule.dst_ports.end(),
+                rule,
             },
         );
-        self.rules.push(Some(rule));
-        self.alive.push(true);
+        self.next_handle += 1;
         self.maybe_fold()?;
-        Ok(handle)
+        Ok(h as usize)
     }
 
     /// Removes a rule by handle; `false` when there is no live rule of that handle.
     /// Recompiles when the pending changes pass the threshold.
     pub fn remove(&mut self, handle: usize) -> Result<bool, UpdateError> {
-        if !self.alive.get(handle).copied().unwrap_or(false) {
+        let Ok(h) = u32::try_from(handle) else {
             return Ok(false);
-        }
-        let h = handle as u32;
+        };
         if let Some(i) = self.added.iter().position(|a| a.handle == h) {
             self.added.remove(i);
-            if let Some(r) = self.rules.get_mut(handle) {
-                *r = None;
+        } else {
+            let Ok(bi) = self.base.handles.binary_search(&h) else {
+                return Ok(false);
+            };
+            if super::lookup::marked(&self.dead, bi as u32) {
+                return Ok(false);
             }
-        } else if let Ok(bi) = self.base_handles.binary_search(&h) {
+            if self.dead.is_empty() {
+                self.dead = vec![0; self.base.rules.len().div_ceil(64)];
+            }
             if let Some(w) = self.dead.get_mut(bi / 64) {
                 *w |= 1 << (bi % 64);
             }
             self.dead_count += 1;
-        }
-        if let Some(a) = self.alive.get_mut(handle) {
-            *a = false;
         }
         self.maybe_fold()?;
         Ok(true)
@@ -237,11 +256,16 @@ impl LiveMatcher {
     /// Recompiles when the overlay and the removals together pass the threshold
     /// (`max(32, base rules / 256)`).
     fn maybe_fold(&mut self) -> Result<(), UpdateError> {
-        let threshold = FOLD_MIN.max(self.base_handles.len() / 256);
-        if self.added.len() + self.dead_count > threshold {
+        if self.added.len() + self.dead_count > self.fold_threshold() {
             self.rebuild()?;
         }
         Ok(())
+    }
+
+    /// How many pending changes (inserts plus removals) the matcher holds before it
+    /// recompiles: `max(32, base rules / 256)`.
+    pub fn fold_threshold(&self) -> usize {
+        FOLD_MIN.max(self.base.rules.len() / 256)
     }
 
     /// The handle of the deciding rule for a packet decided at ingress (peer = source,
@@ -253,47 +277,71 @@ impl LiveMatcher {
 
     /// [`LiveMatcher::lookup`] with the peer and local addresses given (egress swaps them).
     /// Addresses of different families match nothing, as in [`Matcher::lookup_dir`].
+    #[inline]
     pub fn lookup_dir(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> Option<usize> {
-        if !one_family(pkt, peer, local) {
-            return None;
+        self.find(pkt, peer, local).map(|(h, _)| h as usize)
+    }
+
+    /// [`LiveMatcher::lookup_dir`] giving the deciding rule itself.
+    #[inline]
+    pub fn lookup_rule(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> Option<&EngineRule> {
+        self.find(pkt, peer, local).map(|(_, r)| r)
+    }
+
+    /// The deciding rule's handle and the rule.
+    #[inline]
+    fn find(&self, pkt: &Packet, peer: IpAddr, local: IpAddr) -> Option<(u32, &EngineRule)> {
+        // An empty removal set costs the base's lookup nothing.
+        let dead: &[u64] = if self.dead_count == 0 {
+            &[]
+        } else {
+            &self.dead
+        };
+        let base = self.base.matcher.search_dir(pkt, peer, local, dead);
+        if !self.added.is_empty() && one_family(pkt, peer, local) {
+            let b = base.map_or(u32::MAX, |(o, _)| o);
+            for a in &self.added {
+                if a.pos > b {
+                    break;
+                }
+                if a.protocol.is_some_and(|p| p != pkt.protocol)
+                    || pkt.dst_port < a.dport_lo
+                    || pkt.dst_port > a.dport_hi
+                {
+                    continue;
+                }
+                if a.rule.matches(pkt, peer, local) {
+                    return Some((a.handle, &a.rule));
+                }
+            }
         }
-        let base = self.base.search_dir(pkt, peer, local, &self.dead);
-        let b = base.map_or(u32::MAX, |(o, _)| o);
-        for a in &self.added {
-            if a.pos > b {
-                break;
-            }
-            if a.protocol.is_some_and(|p| p != pkt.protocol)
-                || pkt.dst_port < a.dport_lo
-                || pkt.dst_port > a.dport_hi
-            {
-                continue;
-            }
-            let hit = self
-                .rules
-                .get(a.handle as usize)
-                .and_then(|r| r.as_ref())
-                .is_some_and(|r| r.matches(pkt, peer, local));
-            if hit {
-                return Some(a.handle as usize);
-            }
-        }
-        base.and_then(|(_, bi)| self.base_handles.get(bi as usize))
-            .map(|&h| h as usize)
+        let (_, bi) = base?;
+        let h = *self.base.handles.get(bi as usize)?;
+        Some((h, self.base.rules.get(bi as usize)?))
     }
 
     /// The live rules in handle order, with their handles: what a rebuild compiles.
     pub fn live_rules(&self) -> impl Iterator<Item = (usize, &EngineRule)> {
-        self.rules
-            .iter()
-            .zip(&self.alive)
-            .enumerate()
-            .filter_map(|(h, (r, &alive))| r.as_ref().filter(|_| alive).map(|r| (h, r)))
+        let mut added: Vec<&Added> = self.added.iter().collect();
+        added.sort_by_key(|a| a.handle);
+        let mut extra = added.into_iter().peekable();
+        let mut out = Vec::with_capacity(self.len());
+        for (bi, (r, &h)) in self.base.rules.iter().zip(&self.base.handles).enumerate() {
+            if super::lookup::marked(&self.dead, bi as u32) {
+                continue;
+            }
+            while let Some(a) = extra.next_if(|a| a.handle < h) {
+                out.push((a.handle as usize, &a.rule));
+            }
+            out.push((h as usize, r));
+        }
+        out.extend(extra.map(|a| (a.handle as usize, &a.rule)));
+        out.into_iter()
     }
 
     /// The number of live rules.
     pub fn len(&self) -> usize {
-        self.alive.iter().filter(|&&a| a).count()
+        self.base.rules.len() - self.dead_count + self.added.len()
     }
 
     /// Whether no rule is live.
@@ -313,6 +361,35 @@ impl LiveMatcher {
 
     /// The compiled base (the live rules of the last build, removals not applied).
     pub fn base(&self) -> &Matcher {
-        &self.base
+        &self.base.matcher
+    }
+
+    /// Heap bytes of the compiled base's matcher (see [`Matcher::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        self.base.matcher.heap_bytes()
+    }
+}
+
+impl Base {
+    /// Compiles rules named by increasing handles.
+    fn build(rules: Vec<EngineRule>, handles: Vec<u32>) -> Result<Base, UpdateError> {
+        let matcher = Matcher::compile(&rules).map_err(UpdateError::Compile)?;
+        // INVARIANT: fewer than u32::MAX rules (checked by the callers).
+        let mut sorted: Vec<u32> = (0..rules.len() as u32).collect();
+        sorted.sort_by(|&a, &b| {
+            let k = |i: u32| {
+                rules
+                    .get(i as usize)
+                    .zip(handles.get(i as usize))
+                    .map(|(r, &h)| key(r, h))
+            };
+            k(a).cmp(&k(b))
+        });
+        Ok(Base {
+            rules,
+            handles,
+            sorted,
+            matcher,
+        })
     }
 }

@@ -7,3 +7,4 @@ mod matcher_prop;
 mod matcher_update_prop;
 mod world_matcher_prop;
 mod world_matcher_scenarios;
+mod world_update_prop;
