@@ -183,7 +183,12 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             )
         })?;
         let mut world = world_file::load(path).map_err(|e| e.to_string())?;
-        let journal = std::fs::read_to_string(path_of(&target)).unwrap_or_default();
+        let journal = read(&target).map_err(|reason| {
+            format!(
+                "{}: cannot read the journal: {reason}",
+                path_of(&target).display()
+            )
+        })?;
         // The bytes after the journal was read: if they differ from the first read, a
         // writer replaced the file meanwhile, and the world and journal may not belong
         // together.
@@ -204,29 +209,60 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     Err(last_err)
 }
 
-/// Starts an empty journal over a file whose bytes hash to `base`, replacing any other
-/// atomically (temporary file, sync, rename, folder sync); returns it open for appending.
-pub fn reset(target: &Path, base: &str) -> std::io::Result<std::fs::File> {
-    let path = path_of(target);
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(path.file_name().unwrap_or_default());
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(header(base).as_bytes())?;
-        f.sync_all()?;
+/// Opens the journal without following a link and without blocking on a FIFO; it must be
+/// a regular file. `create`: made (with the world file's mode) when missing.
+fn open_journal(target: &Path, append: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(!append)
+        .append(append)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path_of(target))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => std::io::Error::other(
+                "it is a link (a journal is never followed through a link)",
+            ),
+            Some(libc::ENXIO) | Some(libc::ENODEV) => {
+                std::io::Error::other("not a regular file")
+            }
+            _ => e,
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
     }
-    std::fs::rename(&tmp, &path)?;
-    #[cfg(unix)]
-    std::fs::File::open(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    })?
-    .sync_all()?;
-    std::fs::OpenOptions::new().append(true).open(&path)
+    Ok(file)
+}
+
+/// The journal's text beside the real world file `target`: empty when there is none; an
+/// error (its short reason) when it cannot be read, is a link or is not a regular file.
+/// Bytes that are not UTF-8 (a torn tail) are kept as replacement characters, which fail
+/// their line's checksum.
+fn read(target: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut file = match open_journal(target, false) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(world_file::io_reason(&e)),
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| world_file::io_reason(&e))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Opens the existing journal beside the real world file `target` for appending (never
+/// through a link; a FIFO or other non-regular file is refused).
+pub fn open_append(target: &Path) -> std::io::Result<std::fs::File> {
+    open_journal(target, true)
+}
+
+/// Starts an empty journal over a file whose bytes hash to `base`, replacing any other
+/// atomically with the world file's safe write (an exclusive, randomly named temporary
+/// file given the world file's mode, synced, renamed over the journal, the folder synced;
+/// a link there is replaced, not followed); returns it open for appending.
+pub fn reset(target: &Path, base: &str) -> std::io::Result<std::fs::File> {
+    crate::store::write_atomic(&path_of(target), header(base).as_bytes(), target)?;
+    open_append(target)
 }
 
 /// Appends entry lines and syncs them to disk: once this returns, the calls are durable.

@@ -283,11 +283,55 @@ impl Store {
         Ok((text, notes))
     }
 
+    /// Replaces the file's bytes by `data` atomically and durably (the caller holds the
+    /// [lock](Store::lock)): see [`write_atomic`]. For writers that serialize the world
+    /// themselves (`sgsim serve` does it off its writer thread).
+    pub fn replace(&self, data: &[u8]) -> Result<(), StoreError> {
+        self.write(data)
+    }
+
+    /// The real file behind any symlink: what is locked and replaced, and beside which the
+    /// lock and the journal are.
+    pub fn real(&self) -> &Path {
+        &self.real
+    }
+
+    /// The identity of the real file's current version; `None` when it cannot be read.
+    pub fn stamp(&self) -> Option<Stamp> {
+        Stamp::of(&self.real)
+    }
+
     fn write(&self, data: &[u8]) -> Result<(), StoreError> {
-        write_atomic(&self.real, data).map_err(|e| StoreError::Io {
+        write_atomic(&self.real, data, &self.real).map_err(|e| StoreError::Io {
             path: self.path.display().to_string(),
             action: "write",
             reason: io_reason(&e),
+        })
+    }
+}
+
+/// What identifies one version of a file: every atomic write makes a new inode with a new
+/// change time, so another process's write is seen even within one second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stamp {
+    /// The stamp of the file at `path` now; `None` when it cannot be read.
+    pub fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
         })
     }
 }
@@ -299,9 +343,10 @@ pub fn load(path: &Path) -> Result<World, StoreError> {
 
 /// Replaces `target` by `data` atomically: a temporary file created new and exclusive (a
 /// random name, never through an existing name or link) in the same folder, given the
-/// target's mode, written and synced, renamed over the target, and the folder synced, so
-/// the change is on disk when this returns.
-fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
+/// mode of `mode_of` (the target itself, or for a new file the file it belongs with),
+/// written and synced, renamed over the target, and the folder synced, so the change is on
+/// disk when this returns. A link at `target` is replaced, never followed.
+pub(crate) fn write_atomic(target: &Path, data: &[u8], mode_of: &Path) -> std::io::Result<()> {
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -313,7 +358,7 @@ fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
         .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(dir)?;
-    if let Ok(meta) = std::fs::metadata(target) {
+    if let Ok(meta) = std::fs::metadata(target).or_else(|_| std::fs::metadata(mode_of)) {
         tmp.as_file().set_permissions(meta.permissions())?;
     }
     tmp.write_all(data)?;

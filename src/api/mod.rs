@@ -27,6 +27,7 @@ pub mod permission;
 mod prefix;
 pub mod request;
 mod rules;
+mod undo;
 
 pub use error::{ApiError, ErrorCode};
 pub use request::{parse_query, Params, QueryError};
@@ -321,21 +322,36 @@ fn execute(
         }
     }
 
-    let mut next = world.clone();
-    let fields = dispatch(action, &mut next, params, ctx)?;
+    // In place, with what the action may change saved for a rollback (see `undo`).
+    #[cfg(debug_assertions)]
+    let before = world.clone();
+    let saved = undo::Undo::save(action, world, params);
+    let fields = match dispatch(action, world, params, ctx) {
+        Ok(fields) => fields,
+        Err(e) => {
+            saved.restore(world);
+            #[cfg(debug_assertions)]
+            debug_assert!(
+                *world == before,
+                "{} failed ({}) but left the world changed: its undo misses a part",
+                action.name(),
+                e.code.as_str()
+            );
+            return Err(e);
+        }
+    };
     let mut body = Map::new();
     body.insert("RequestId".into(), Value::from(request_id));
     body.extend(fields);
     let body = Value::Object(body);
     if let Some(token) = token {
-        next.client_tokens.push(ClientTokenRecord {
+        world.client_tokens.push(ClientTokenRecord {
             token: token.to_string(),
             action: action.name().to_string(),
             params: params.business(),
             response: body.clone(),
         });
     }
-    *world = next;
     Ok(body)
 }
 
@@ -373,7 +389,8 @@ fn read(action: Action, world: &World, p: &Params) -> Result<Map<String, Value>,
     }
 }
 
-/// Runs an action on (a copy of) the world, returning the body's fields besides
+/// Runs an action on the world (which may be left half changed on an error: the caller
+/// undoes it), returning the body's fields besides
 /// `RequestId`.
 fn dispatch(
     action: Action,

@@ -18,7 +18,6 @@ pub mod credentials;
 pub mod handler;
 pub mod http;
 pub mod sign;
-pub mod store;
 pub mod world;
 
 use serde_json::{Map, Value};

@@ -11,13 +11,13 @@
 //! emptied) when the journal reaches [`CHECKPOINT_ENTRIES`], when no write came for
 //! [`CHECKPOINT_IDLE`], and on shutdown.
 
-use super::store;
 use super::Answer;
 use crate::api::{self, CallContext, Params};
 use crate::journal;
 use crate::model::World;
-use crate::world_file::{self, Format};
-use std::path::{Path, PathBuf};
+use crate::store::{Stamp, Store};
+use crate::world_file;
+use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub struct Snapshot {
     /// The world.
     pub world: World,
     /// The world file's identity when it was read or written.
-    pub stamp: Option<store::Stamp>,
+    pub stamp: Option<Stamp>,
     /// The hash of the world file's bytes (the journal's base).
     pub base: String,
     /// How many journal entries the world holds beyond the world file.
@@ -108,11 +108,10 @@ struct Job {
 
 /// The shared world: snapshots for readers, a queue to the writer.
 pub struct WorldHandle {
+    /// The world file: its lock, identity and atomic replacement.
+    store: Store,
     /// The file as named on the command line (for messages).
     shown: String,
-    /// The real file behind any symlink: what gets replaced.
-    target: PathBuf,
-    format: Format,
     current: RwLock<Arc<Snapshot>>,
     reload: Mutex<()>,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
@@ -120,16 +119,15 @@ pub struct WorldHandle {
 
 impl WorldHandle {
     /// Opens a world file; the writer thread is started by [`WorldHandle::start_writer`].
+    /// Refused (one line naming the file) when the file is read-only or its lock file is a
+    /// link, a FIFO or otherwise unusable: serve would otherwise fail only at the first
+    /// write.
     pub fn open(path: &Path) -> Result<Arc<WorldHandle>, String> {
         let shown = path.display().to_string();
-        let target = std::fs::canonicalize(path)
-            .map_err(|e| format!("{shown}: cannot read: {}", world_file::io_reason(&e)))?;
-        let format = Format::of_path(path)
-            .or_else(|| Format::of_path(&target))
-            .ok_or_else(|| {
-                format!("{shown}: unknown world file extension: use `.toml` or `.json`")
-            })?;
-        let stamp = store::stamp(&target);
+        let store = Store::open(path).map_err(|e| e.to_string())?;
+        store.check_writable().map_err(|e| e.to_string())?;
+        drop(store.lock().map_err(|e| e.to_string())?);
+        let stamp = store.stamp();
         let loaded = journal::load(path)?;
         let snap = Snapshot {
             world: loaded.world,
@@ -140,9 +138,8 @@ impl WorldHandle {
             cache: ResponseCache::default(),
         };
         Ok(Arc::new(WorldHandle {
+            store,
             shown,
-            target,
-            format,
             current: RwLock::new(Arc::new(snap)),
             reload: Mutex::new(()),
             queue: Mutex::new(None),
@@ -166,7 +163,7 @@ impl WorldHandle {
     /// The current world, reloaded first when the file changed on disk.
     pub fn snapshot(&self) -> Result<Arc<Snapshot>, String> {
         let snap = self.published();
-        let now = store::stamp(&self.target);
+        let now = self.store.stamp();
         if now.is_none() || now == snap.stamp {
             return Ok(snap);
         }
@@ -175,7 +172,7 @@ impl WorldHandle {
             Err(p) => p.into_inner(),
         };
         let snap = self.published();
-        let now = store::stamp(&self.target);
+        let now = self.store.stamp();
         if now == snap.stamp {
             return Ok(snap);
         }
@@ -187,8 +184,8 @@ impl WorldHandle {
     /// Reads the file and its stamp (the stamp first: a later change makes them differ,
     /// which only costs another reload).
     fn load(&self) -> Result<Snapshot, String> {
-        let stamp = store::stamp(&self.target);
-        let loaded = journal::load(&self.target)?;
+        let stamp = self.store.stamp();
+        let loaded = journal::load(self.store.path())?;
         Ok(Snapshot {
             world: loaded.world,
             stamp,
@@ -291,7 +288,7 @@ impl WorldHandle {
                 self.checkpoint(&mut open);
             } else if !busy && now.entries >= CHECKPOINT_ENTRIES {
                 busy = true;
-                let (tx, format) = (done_tx.clone(), self.format);
+                let (tx, format) = (done_tx.clone(), self.store.format());
                 std::thread::spawn(move || {
                     let text = world_file::to_string(&now.world, format);
                     let _ = tx.send((now, text));
@@ -311,11 +308,11 @@ impl WorldHandle {
         text: &str,
         open: &mut Option<(String, std::fs::File)>,
     ) {
-        let Ok(_lock) = store::lock(&self.target) else {
+        let Ok(_lock) = self.store.lock() else {
             return;
         };
         let cur = self.published();
-        if store::stamp(&self.target) != cur.stamp
+        if self.store.stamp() != cur.stamp
             || snap.stamp != cur.stamp
             || snap.base != cur.base
             || cur.base.is_empty()
@@ -346,13 +343,13 @@ impl WorldHandle {
             }
             return;
         }
-        if store::write_atomic(&self.target, text.as_bytes()).is_err() {
+        if self.store.replace(text.as_bytes()).is_err() {
             return; // the marker names a file that never came: harmless
         }
         base.clone_from(&new_base);
         self.publish(Arc::new(Snapshot {
             world: cur.world.clone(),
-            stamp: store::stamp(&self.target),
+            stamp: self.store.stamp(),
             base: new_base,
             entries: cur.entries.saturating_sub(snap.entries),
             calls: cur.calls,
@@ -363,24 +360,24 @@ impl WorldHandle {
     /// Rewrites the world file with the journal folded in and starts an empty journal.
     /// On failure the journal stays, and is tried again later.
     fn checkpoint(&self, open: &mut Option<(String, std::fs::File)>) {
-        let Ok(_lock) = store::lock(&self.target) else {
+        let Ok(_lock) = self.store.lock() else {
             return;
         };
         let snap = self.published();
-        if snap.entries == 0 || store::stamp(&self.target) != snap.stamp {
+        if snap.entries == 0 || self.store.stamp() != snap.stamp {
             return;
         }
-        let Ok(text) = world_file::to_string(&snap.world, self.format) else {
+        let Ok(text) = world_file::to_string(&snap.world, self.store.format()) else {
             return;
         };
-        if store::write_atomic(&self.target, text.as_bytes()).is_err() {
+        if self.store.replace(text.as_bytes()).is_err() {
             return;
         }
         let base = journal::hash_hex(text.as_bytes());
-        let stamp = store::stamp(&self.target);
+        let stamp = self.store.stamp();
         // A crash before the reset leaves a stale journal, which readers ignore: the file
         // already holds its calls.
-        *open = journal::reset(&self.target, &base)
+        *open = journal::reset(self.store.real(), &base)
             .ok()
             .map(|f| (base.clone(), f));
         self.publish(Arc::new(Snapshot {
@@ -401,12 +398,12 @@ impl WorldHandle {
                 .map(|j| internal(&j.request_id, msg, &self.shown))
                 .collect()
         };
-        let _lock = match store::lock(&self.target) {
+        let _lock = match self.store.lock() {
             Ok(l) => l,
-            Err(e) => return fail(&e),
+            Err(e) => return fail(&e.to_string()),
         };
         let mut snap = self.published();
-        if store::stamp(&self.target) != snap.stamp {
+        if self.store.stamp() != snap.stamp {
             match self.load() {
                 Ok(s) => {
                     snap = Arc::new(s);
@@ -441,11 +438,9 @@ impl WorldHandle {
         }
         if open.as_ref().is_none_or(|(b, _)| *b != snap.base) {
             let existing = if snap.entries > 0 {
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(journal::path_of(&self.target))
+                journal::open_append(self.store.real())
             } else {
-                journal::reset(&self.target, &snap.base)
+                journal::reset(self.store.real(), &snap.base)
             };
             match existing {
                 Ok(f) => *open = Some((snap.base.clone(), f)),
