@@ -2,12 +2,12 @@
 
 use clap::{Args, ValueEnum};
 use sgsim::engine::reference;
-use sgsim::explain::batch::{AnswerForm, Answers, Batch};
+use sgsim::explain::batch::{AnswerForm, Batch};
 use sgsim::explain::Explainer;
 use sgsim::model::{Direction, World};
 use sgsim::packet::parse_packet;
 use sgsim::world_file;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// A direction on the command line.
@@ -57,6 +57,11 @@ pub struct CheckArgs {
     /// Decide one packet per line of FILE (`-` for stdin); lines may add `to=ID`, `ingress`, `egress`.
     #[arg(long, value_name = "FILE", conflicts_with = "packet")]
     batch: Option<String>,
+    /// Threads answering --batch lines (reading, parsing, deciding, formatting); default:
+    /// every core.
+    #[arg(long, value_name = "N", requires = "batch",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
     /// Progress on stderr for --batch.
     #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
     progress: Progress,
@@ -141,9 +146,6 @@ fn single(world: &World, args: &CheckArgs) -> i32 {
     }
 }
 
-/// Lines read, decided (on all cores) and written per step of a batch.
-const CHUNK: usize = 16_384;
-
 /// The progress display of a batch: an `indicatif` bar on stderr, on its own line, with the
 /// count, the rate and (when the input's size is known) the ETA.
 fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
@@ -198,118 +200,27 @@ fn batch(world: &World, args: &CheckArgs, input: &str) -> i32 {
             return 2;
         }
     };
-    // A regular file is answered in chunks; a pipe or a terminal line by line as it comes.
+    // A regular file is answered in blocks; a pipe or a terminal line by line as it comes.
     let meta = file.metadata().ok();
     let regular = meta.as_ref().is_some_and(|m| m.is_file());
     let size = meta.filter(|m| m.is_file()).map(|m| m.len());
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let show_progress = !super::quiet()
         && match args.progress {
             Progress::Always => true,
             Progress::Never => false,
             Progress::Auto => std::io::stderr().is_terminal(),
         };
-    let bar = show_progress.then(|| progress_bar(size));
-    let stdout_tty = std::io::stdout().is_terminal();
-    let say_error = |message: String| {
-        if let Some(b) = &bar {
-            b.abandon();
-        }
-        super::error(message);
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let sink = super::batch::Sink {
+        input,
+        regular,
+        bar: show_progress.then(|| progress_bar(size)),
+        stdout_tty: std::io::stdout().is_terminal(),
     };
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut lines: Vec<String> = Vec::with_capacity(CHUNK);
-    let mut parts: Vec<Answers> = Vec::new();
-    let mut first_line = 1usize;
-    let mut decided: u64 = 0;
-    let mut bytes: u64 = 0;
-    loop {
-        // Read a chunk into the line buffers of the last; from a pipe, stop where the input
-        // at hand ends (the next line may be long in coming). A read error ends the input
-        // after the lines read so far.
-        let mut n = 0;
-        let mut read_error = None;
-        let mut eof = false;
-        while n < CHUNK {
-            if n == lines.len() {
-                lines.push(String::new());
-            }
-            let Some(line) = lines.get_mut(n) else { break };
-            line.clear();
-            match reader.read_line(line) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(k) => {
-                    n += 1;
-                    bytes += k as u64;
-                    if !regular && reader.buffer().is_empty() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            }
-        }
-        if first_line == 1 {
-            // A byte-order mark before the first line is not part of it.
-            if let Some(l) = lines.first_mut() {
-                if l.starts_with('\u{feff}') {
-                    l.replace_range(..'\u{feff}'.len_utf8(), "");
-                }
-            }
-        }
-        let chunk = lines.get(..n).unwrap_or_default();
-        batch.answer_chunk(chunk, &mut parts);
-        for part in &parts {
-            let written = match &bar {
-                // On a terminal the bar steps aside while answers are printed.
-                Some(b) if stdout_tty => {
-                    b.suspend(|| out.write_all(&part.text).and_then(|()| out.flush()))
-                }
-                _ => out.write_all(&part.text),
-            };
-            if written.is_err() {
-                return 0; // stdout closed (a pipe into `head`): stop quietly
-            }
-            decided += part.decided;
-            if let Some((i, msg)) = &part.error {
-                let _ = out.flush();
-                say_error(format!("{input}:{}: {msg}", first_line + i));
-                return 2;
-            }
-        }
-        first_line += n;
-        if let Some(e) = read_error {
-            let _ = out.flush();
-            say_error(format!(
-                "{input}:{first_line}: cannot read: {}",
-                world_file::io_reason(&e)
-            ));
-            return 2;
-        }
-        if !regular && out.flush().is_err() {
-            return 0;
-        }
-        if let Some(b) = &bar {
-            b.set_message(decided.to_string());
-            match size {
-                Some(_) => b.set_position(bytes),
-                None => b.tick(),
-            }
-        }
-        if eof {
-            break;
-        }
-    }
-    if let Some(b) = &bar {
-        b.set_message(decided.to_string());
-        b.finish();
-    }
-    let _ = out.flush();
-    0
+    let out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    super::batch::run(&batch, file, threads, sink, out)
 }

@@ -3,8 +3,8 @@
 use super::check::DirectionArg;
 use clap::Args;
 use sgsim::analysis::explain::{explain, Explanation};
-use sgsim::explain::Explainer;
-use sgsim::model::{Verdict, World};
+use sgsim::explain::{Explainer, GroupName};
+use sgsim::model::{SecurityGroup, Verdict, World};
 use sgsim::packet::{format_packet, parse_packet};
 use sgsim::world_file;
 use std::path::PathBuf;
@@ -62,17 +62,25 @@ pub fn run(args: &ExplainArgs) -> i32 {
     }
 }
 
+/// A group with its name (`null` when the world gives none), as the decision JSON has it.
+fn group_name(g: &SecurityGroup) -> GroupName<'_> {
+    GroupName {
+        id: &g.id,
+        name: Some(g.name.as_str()).filter(|n| !n.is_empty()),
+    }
+}
+
 fn json(world: &World, e: &Explanation<'_>) -> serde_json::Value {
+    let names = Explainer::new(world);
     let decision: serde_json::Value =
-        serde_json::from_str(&Explainer::new(world).view(&e.decision, &e.target).json())
-            .unwrap_or_default();
+        serde_json::from_str(&names.view(&e.decision, &e.target).json()).unwrap_or_default();
     serde_json::json!({
         "packet": format_packet(&e.decision.packet),
         "target": e.decision.target,
         "direction": e.decision.direction.as_str(),
         "nic": e.nic.map(|n| n.as_str()),
         "nat": e.nat.map(|a| a.to_string()),
-        "groups": e.target.groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        "groups": e.target.groups.iter().map(|g| group_name(g)).collect::<Vec<_>>(),
         "inner_access": e.inner_access,
         "rules": e.rules.iter().map(|r| serde_json::json!({
             "id": r.id,
@@ -101,13 +109,26 @@ fn text(world: &World, e: &Explanation<'_>) -> String {
     if let Some(a) = e.nat {
         out.push_str(&format!("nat:     the public address is decided as {a}\n"));
     }
-    let groups: Vec<&str> = e.target.groups.iter().map(|g| g.id.as_str()).collect();
+    let names = Explainer::new(world);
+    let named = |id: &str| {
+        GroupName {
+            id,
+            name: names.group_name(id),
+        }
+        .to_string()
+    };
+    let groups: Vec<String> = e
+        .target
+        .groups
+        .iter()
+        .map(|g| group_name(g).to_string())
+        .collect();
     out.push_str(&format!("groups:  {}\n", groups.join(", ")));
     out.push_str(&format!(
         "inner access: {}\n",
         e.inner_access
             .as_deref()
-            .map_or("no".to_string(), |g| format!("yes, by {g}"))
+            .map_or("no".to_string(), |g| format!("yes, by {}", named(g)))
     ));
     out.push_str("rules (evaluation order: priority, drop before accept, id):\n");
     for r in &e.rules {
@@ -132,8 +153,8 @@ fn text(world: &World, e: &Explanation<'_>) -> String {
         d.reason.kind(),
         d.reason
             .rule_id()
-            .or(d.reason.group())
             .map(|r| format!(" {r}"))
+            .or(d.reason.group().map(|g| format!(" {}", named(g))))
             .unwrap_or_default()
     ));
     out

@@ -3,6 +3,7 @@
 
 pub mod aliyun;
 pub mod audit;
+pub mod batch;
 pub mod bench;
 pub mod call;
 pub mod check;

@@ -1,14 +1,14 @@
 //! Batches of packets, one per line (`sgsim check --batch`): the line syntax and the
-//! answers, decided by the compiled matcher on all cores. Reading the input and writing the
-//! answers is the caller's.
+//! answers, decided by the compiled matcher, a block of lines at a time. Reading the input,
+//! sharing the blocks out among threads and writing the answers in order is the caller's.
 
-use super::{batch_line, Explainer};
+#[cfg(doc)]
+use super::batch_line;
+use super::Explainer;
 use crate::engine::compile::WorldMatcher;
 use crate::engine::matcher::CompileError;
-use crate::engine::reference;
-use crate::model::{Direction, World};
+use crate::model::{Direction, Reason, World};
 use crate::packet::parse_packet;
-use rayon::prelude::*;
 
 /// One batch input line, split into the packet and its per-line options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,28 +57,24 @@ pub enum AnswerForm {
 /// (without the line's place) for a line that cannot be decided.
 pub type LineAnswer = Result<Option<String>, String>;
 
-/// The answers to a run of lines, written one per line in input order. Kept between runs,
-/// its buffer is reused.
+/// The answers to a block of input lines, written one per line in input order. Kept between
+/// blocks, its buffer is reused.
 #[derive(Debug, Default)]
 pub struct Answers {
     /// The answers, each ending in a newline.
     pub text: Vec<u8>,
     /// How many lines were decided (blank and comment lines are not).
     pub decided: u64,
-    /// The first line that could not be decided, by its index in the lines given and with
-    /// the message; no answer of a later line follows.
+    /// How many input lines the block held (a last line without a newline counts).
+    pub lines: usize,
+    /// The first line that could not be decided, by its index in the block (from 0) and
+    /// with the message; no answer of a later line follows.
     pub error: Option<(usize, String)>,
 }
 
-/// Lines decided in one piece of work on one core.
-const PART: usize = 256;
-
-/// Chunks of fewer lines are decided on the calling thread.
-const PARALLEL_FROM: usize = 1024;
-
-/// A world compiled for deciding batches, with the batch's defaults.
+/// A world compiled for deciding batches, with the batch's defaults. It may be shared
+/// between threads, each answering its own blocks of lines.
 pub struct Batch<'w> {
-    world: &'w World,
     matcher: WorldMatcher,
     explainer: Explainer<'w>,
     to: Option<String>,
@@ -96,7 +92,6 @@ impl<'w> Batch<'w> {
         form: AnswerForm,
     ) -> Result<Batch<'w>, CompileError> {
         Ok(Batch {
-            world,
             matcher: WorldMatcher::compile(world)?,
             explainer: Explainer::new(world),
             to,
@@ -127,19 +122,16 @@ impl<'w> Batch<'w> {
             .decide(&packet, to, direction)
             .map_err(|e| e.to_string())?;
         match self.form {
-            AnswerForm::Line => out.extend_from_slice(batch_line(&d).as_bytes()),
+            AnswerForm::Line => write_line(&d, out),
             AnswerForm::Json => {
-                // The target as the view needs it (groups, NAT, NIC); it resolves as the
+                // The target as the JSON needs it (groups, NAT, NIC); it resolves as the
                 // matcher's did, so an error here cannot follow a decision.
-                let target = reference::resolve_with(
-                    self.matcher.index(),
-                    self.world,
-                    &packet,
-                    to,
-                    direction,
-                )
-                .map_err(|e| e.to_string())?;
-                self.explainer.view(&d, &target).write_json(out);
+                let target = self
+                    .matcher
+                    .index()
+                    .resolve(&packet, to, direction)
+                    .map_err(|e| e.to_string())?;
+                self.explainer.write_batch_json(&d, &target, out);
             }
         }
         out.push(b'\n');
@@ -156,40 +148,54 @@ impl<'w> Batch<'w> {
         Ok(Some(String::from_utf8_lossy(&out).into_owned()))
     }
 
-    /// Answers `lines` into `answers` (cleared first), stopping at the first line that
-    /// cannot be decided; its index is counted from `first`.
-    pub fn answer_lines(&self, lines: &[String], first: usize, answers: &mut Answers) {
+    /// Answers a block of input: whole lines, each ending in `\n` except perhaps the last
+    /// (the end of the input). `answers` is cleared first; it stops at the first line that
+    /// cannot be decided (a line that is not UTF-8 is one).
+    pub fn answer_block(&self, block: &[u8], answers: &mut Answers) {
         answers.text.clear();
         answers.decided = 0;
+        answers.lines = 0;
         answers.error = None;
-        for (i, line) in lines.iter().enumerate() {
-            match self.answer_into(line, &mut answers.text) {
+        let body = block.strip_suffix(b"\n").unwrap_or(block);
+        if block.is_empty() {
+            return;
+        }
+        for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
+            answers.lines = i + 1;
+            let answered = match std::str::from_utf8(raw) {
+                Ok(line) => self.answer_into(line, &mut answers.text),
+                Err(e) => Err(format!(
+                    "the line is not UTF-8 text (invalid byte at column {})",
+                    e.valid_up_to() + 1
+                )),
+            };
+            match answered {
                 Ok(true) => answers.decided += 1,
                 Ok(false) => {}
                 Err(msg) => {
-                    answers.error = Some((first + i, msg));
+                    answers.error = Some((i, msg));
                     return;
                 }
             }
         }
     }
+}
 
-    /// Answers a chunk of lines on all cores: `parts` becomes the answers to consecutive
-    /// runs of the lines, in order (write each part's text, and stop at the first part
-    /// with an error). Reusing `parts` between chunks reuses their buffers.
-    pub fn answer_chunk(&self, lines: &[String], parts: &mut Vec<Answers>) {
-        parts.resize_with(lines.len().div_ceil(PART), Answers::default);
-        if lines.len() >= PARALLEL_FROM {
-            parts
-                .par_iter_mut()
-                .zip(lines.par_chunks(PART))
-                .enumerate()
-                .for_each(|(k, (a, ls))| self.answer_lines(ls, k * PART, a));
-        } else {
-            for (k, (a, ls)) in parts.iter_mut().zip(lines.chunks(PART)).enumerate() {
-                self.answer_lines(ls, k * PART, a);
-            }
+/// Appends the one-line batch answer ([`batch_line`]) to `out`, without allocating.
+fn write_line(d: &crate::model::Decision, out: &mut Vec<u8>) {
+    out.extend_from_slice(d.verdict.as_str().as_bytes());
+    match &d.reason {
+        Reason::Rule { group, rule } => {
+            out.extend_from_slice(b" rule ");
+            out.extend_from_slice(rule.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(group.as_bytes());
         }
+        Reason::InnerAccess { group } => {
+            out.extend_from_slice(b" inner-access ");
+            out.extend_from_slice(group.as_bytes());
+        }
+        Reason::Default => out.extend_from_slice(b" default"),
     }
 }
 

@@ -13,11 +13,12 @@ fn json_line(line: &str) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
 }
 
-const JSON_KEYS: [&str; 11] = [
+const JSON_KEYS: [&str; 12] = [
     "decision",
     "reason",
     "rule",
     "group",
+    "group_name",
     "packet",
     "target",
     "direction",
@@ -37,7 +38,7 @@ fn assert_json_keys(v: &Value) {
 // The README.
 
 /// Splits a shell line on spaces, honouring single quotes (enough for the README).
-fn shell_words(line: &str) -> Vec<String> {
+pub(super) fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quoted = false;

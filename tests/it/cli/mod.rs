@@ -2,3 +2,4 @@
 
 mod call;
 mod commands;
+mod names;
