@@ -219,12 +219,10 @@ fn open_journal(target: &Path, append: bool) -> std::io::Result<std::fs::File> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path_of(target))
         .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => std::io::Error::other(
-                "it is a link (a journal is never followed through a link)",
-            ),
-            Some(libc::ENXIO) | Some(libc::ENODEV) => {
-                std::io::Error::other("not a regular file")
+            Some(libc::ELOOP) => {
+                std::io::Error::other("it is a link (a journal is never followed through a link)")
             }
+            Some(libc::ENXIO) | Some(libc::ENODEV) => std::io::Error::other("not a regular file"),
             _ => e,
         })?;
     if !file.metadata()?.is_file() {

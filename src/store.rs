@@ -290,6 +290,25 @@ impl Store {
         self.write(data)
     }
 
+    /// The first half of [`Store::replace`], which needs no lock: `data` written to an
+    /// exclusive, randomly named temporary file beside the real file, with its mode, and
+    /// synced. [`Prepared::commit`] (under the lock) renames it over the file; dropped
+    /// instead, it is removed. So a large write costs the lock holder only the rename.
+    pub fn prepare(&self, data: &[u8]) -> Result<Prepared, StoreError> {
+        let shown = self.path.display().to_string();
+        let fail = |e: std::io::Error| StoreError::Io {
+            path: shown.clone(),
+            action: "write",
+            reason: io_reason(&e),
+        };
+        let tmp = write_temp(&self.real, data, &self.real).map_err(fail)?;
+        Ok(Prepared {
+            tmp,
+            target: self.real.clone(),
+            shown,
+        })
+    }
+
     /// The real file behind any symlink: what is locked and replaced, and beside which the
     /// lock and the journal are.
     pub fn real(&self) -> &Path {
@@ -347,24 +366,65 @@ pub fn load(path: &Path) -> Result<World, StoreError> {
 /// written and synced, renamed over the target, and the folder synced, so the change is on
 /// disk when this returns. A link at `target` is replaced, never followed.
 pub(crate) fn write_atomic(target: &Path, data: &[u8], mode_of: &Path) -> std::io::Result<()> {
-    let dir = match target.parent() {
+    let tmp = write_temp(target, data, mode_of)?;
+    persist(tmp, target)
+}
+
+/// The folder of `target` (`.` for a bare name).
+fn folder_of(target: &Path) -> &Path {
+    match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// The first half of [`write_atomic`]: the temporary file, written and synced.
+fn write_temp(
+    target: &Path,
+    data: &[u8],
+    mode_of: &Path,
+) -> std::io::Result<tempfile::NamedTempFile> {
     let mut prefix = std::ffi::OsString::from(".");
     prefix.push(target.file_name().unwrap_or_default());
     prefix.push(".");
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".tmp")
-        .tempfile_in(dir)?;
+        .tempfile_in(folder_of(target))?;
     if let Ok(meta) = std::fs::metadata(target).or_else(|_| std::fs::metadata(mode_of)) {
         tmp.as_file().set_permissions(meta.permissions())?;
     }
     tmp.write_all(data)?;
     tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+/// The second half of [`write_atomic`]: the rename over `target`, then the folder synced.
+fn persist(tmp: tempfile::NamedTempFile, target: &Path) -> std::io::Result<()> {
     tmp.persist(target).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
+    File::open(folder_of(target))?.sync_all()
+}
+
+/// A replacement of the world file written and synced but not yet in place (see
+/// [`Store::prepare`]); removed if dropped.
+#[derive(Debug)]
+pub struct Prepared {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+    shown: String,
+}
+
+impl Prepared {
+    /// Renames the prepared file over the world file and syncs the folder (the caller
+    /// holds the [lock](Store::lock)).
+    pub fn commit(self) -> Result<(), StoreError> {
+        let shown = self.shown;
+        persist(self.tmp, &self.target).map_err(|e| StoreError::Io {
+            path: shown,
+            action: "write",
+            reason: io_reason(&e),
+        })
+    }
 }
 
 #[cfg(test)]

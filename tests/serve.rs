@@ -433,6 +433,102 @@ fn packet_check_over_http() {
 }
 
 #[test]
+fn packet_explain_over_http() {
+    let world =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/web.toml")).unwrap();
+    let s = start("explain", &world);
+    let mut c = client(&s);
+    // An accepted packet, a dropped one (default), and one given with its target and
+    // direction: each the object `sgsim explain --json` prints.
+    for (packet, extra) in [
+        ("tcp 203.0.113.7:50000 -> 47.0.0.10:443", vec![]),
+        ("tcp 203.0.113.7:50000 -> 192.168.1.10:22", vec![]),
+        (
+            "tcp 192.168.2.20:40000 -> 10.9.9.9:443",
+            vec!["--to", "i-db", "--direction", "egress"],
+        ),
+    ] {
+        let mut body = serde_json::json!({ "packet": packet });
+        if !extra.is_empty() {
+            body["to"] = extra[1].into();
+            body["direction"] = extra[3].into();
+        }
+        let r = c
+            .post_json("/sgsim/explain", "SgsimExplain", &body.to_string())
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        let cli = Command::new(env!("CARGO_BIN_EXE_sgsim"))
+            .args(["explain", "--json", "--world"])
+            .arg(&s.world)
+            .args(&extra)
+            .arg(packet)
+            .output()
+            .unwrap();
+        assert!(cli.status.code().is_some_and(|c| c < 2), "{cli:?}");
+        let expected: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+        assert_eq!(r.json(), expected, "{packet}");
+        assert!(r.json()["rules"].as_array().is_some_and(|a| !a.is_empty()));
+        assert!(r.json()["decision"]["decision"].is_string());
+    }
+    // The explanation sees the endpoint's own writes.
+    let r = c
+        .call(
+            Sig::V3,
+            &[
+                ("Action", "AuthorizeSecurityGroup"),
+                ("RegionId", R),
+                ("SecurityGroupId", "sg-web"),
+                ("Permissions.1.IpProtocol", "TCP"),
+                ("Permissions.1.PortRange", "2222/2222"),
+                ("Permissions.1.SourceCidrIp", "203.0.113.0/24"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c
+        .post_json(
+            "/sgsim/explain",
+            "SgsimExplain",
+            r#"{"packet":"tcp 203.0.113.7:50000 -> 192.168.1.10:2222"}"#,
+        )
+        .unwrap();
+    assert_eq!(r.json()["decision"]["decision"], "accept", "{}", r.body);
+    // Refusals: a bad packet, an unknown target, the wrong action, a wrong signature.
+    let r = c
+        .post_json("/sgsim/explain", "SgsimExplain", r#"{"packet":"nonsense"}"#)
+        .unwrap();
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (400, Some("InvalidParameter"))
+    );
+    let r = c
+        .post_json(
+            "/sgsim/explain",
+            "SgsimExplain",
+            r#"{"packet":"tcp 1.2.3.4:1 -> 192.168.1.10:22","to":"i-nope"}"#,
+        )
+        .unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = c
+        .post_json(
+            "/sgsim/explain",
+            "SgsimCheck",
+            r#"{"packet":"tcp 1.2.3.4:1 -> 192.168.1.10:22"}"#,
+        )
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("InvalidAction.NotFound"));
+    let mut wrong = Client::connect(s.addr, "testid", "nope").unwrap();
+    let r = wrong
+        .post_json(
+            "/sgsim/explain",
+            "SgsimExplain",
+            r#"{"packet":"tcp 1.2.3.4:1 -> 192.168.1.10:22"}"#,
+        )
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("SignatureDoesNotMatch"));
+}
+
+#[test]
 fn credentials_and_refusal_to_start() {
     // No credentials at all: serve refuses to start.
     let dir = temp_dir("nocreds");

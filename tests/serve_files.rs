@@ -120,7 +120,11 @@ fn a_lock_file_that_is_a_link_or_a_fifo_is_refused_at_start() {
     );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret\n");
     std::fs::remove_file(&lock).unwrap();
-    assert!(Command::new("mkfifo").arg(&lock).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&lock)
+        .status()
+        .unwrap()
+        .success());
     let (code, lines) = refused(&dir, &w);
     assert_eq!(code, Some(2), "{lines:?}");
     assert!(
@@ -157,7 +161,14 @@ fn a_journal_that_is_a_link_or_a_fifo_is_refused_not_followed() {
         .unwrap()
         .success());
     let mut check = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(["check", "--world", "world.toml", "--to", "sg-1", "tcp 10.0.0.1:1000 -> 192.168.0.1:22"])
+        .args([
+            "check",
+            "--world",
+            "world.toml",
+            "--to",
+            "sg-1",
+            "tcp 10.0.0.1:1000 -> 192.168.0.1:22",
+        ])
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -214,7 +225,10 @@ fn planted_links_for_temporary_files_are_not_followed() {
     let start = Instant::now();
     let mut s = s;
     while s.child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(20), "serve did not stop");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not stop"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret\n");

@@ -9,7 +9,10 @@ use crate::model::World;
 use serde_json::{Map, Value};
 
 /// The group list of the ENI with this id, mutably.
-pub(super) fn eni_groups_mut<'w>(world: &'w mut World, eni_id: &str) -> Option<&'w mut Vec<String>> {
+pub(super) fn eni_groups_mut<'w>(
+    world: &'w mut World,
+    eni_id: &str,
+) -> Option<&'w mut Vec<String>> {
     for inst in &mut world.instances {
         if inst.id == eni_id {
             return Some(&mut inst.security_groups);

@@ -64,34 +64,11 @@ pub fn run(args: &ExplainArgs) -> i32 {
 
 /// A group with its name (`null` when the world gives none), as the decision JSON has it.
 fn group_name(g: &SecurityGroup) -> GroupName<'_> {
-    GroupName {
-        id: &g.id,
-        name: Some(g.name.as_str()).filter(|n| !n.is_empty()),
-    }
+    GroupName::of(g)
 }
 
 fn json(world: &World, e: &Explanation<'_>) -> serde_json::Value {
-    let names = Explainer::new(world);
-    let decision: serde_json::Value =
-        serde_json::from_str(&names.view(&e.decision, &e.target).json()).unwrap_or_default();
-    serde_json::json!({
-        "packet": format_packet(&e.decision.packet),
-        "target": e.decision.target,
-        "direction": e.decision.direction.as_str(),
-        "nic": e.nic.map(|n| n.as_str()),
-        "nat": e.nat.map(|a| a.to_string()),
-        "groups": e.target.groups.iter().map(|g| group_name(g)).collect::<Vec<_>>(),
-        "inner_access": e.inner_access,
-        "rules": e.rules.iter().map(|r| serde_json::json!({
-            "id": r.id,
-            "group": r.group,
-            "priority": r.priority,
-            "policy": r.policy.as_lower(),
-            "matched": r.matched,
-            "failed": r.failed,
-        })).collect::<Vec<_>>(),
-        "decision": decision,
-    })
+    sgsim::explain::explanation_json(world, e)
 }
 
 fn text(world: &World, e: &Explanation<'_>) -> String {

@@ -43,7 +43,10 @@
 //! ```
 
 pub mod batch;
+pub mod explanation;
 mod fast;
+
+pub use explanation::explanation_json;
 
 use crate::engine::reference::Target;
 use crate::model::{Decision, Direction, GroupType, Reason, Rule, SecurityGroup, Verdict, World};

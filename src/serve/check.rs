@@ -1,6 +1,8 @@
 //! Packet queries over HTTP (SPEC §9): `POST /sgsim/check` with a JSON body
 //! `{"packet": "tcp A:p -> B:q", "to"?: ID, "direction"?: "ingress"|"egress"}`, signed with
-//! V3 and `x-acs-action: SgsimCheck`, answers the object `sgsim check --json` prints.
+//! V3 and `x-acs-action: SgsimCheck`, answers the object `sgsim check --json` prints;
+//! `POST /sgsim/explain` with the same body and `x-acs-action: SgsimExplain` answers the
+//! object `sgsim explain --json` prints ([`crate::explain::explanation_json`]).
 
 use super::handler::App;
 use super::Answer;
@@ -54,14 +56,6 @@ pub fn answer(app: &App, kind: Kind, action: &str, body: &[u8], rid: &str) -> An
             rid,
         );
     }
-    if kind == Kind::Explain {
-        return Answer::error(
-            404,
-            "InvalidAction.NotFound",
-            "SgsimExplain is not available: this build has no `sgsim explain`.",
-            rid,
-        );
-    }
     let q: Query = match serde_json::from_slice(body) {
         Ok(q) => q,
         Err(e) => return bad(format!("The body is not a packet query: {e}."), rid),
@@ -82,6 +76,12 @@ pub fn answer(app: &App, kind: Kind, action: &str, body: &[u8], rid: &str) -> An
         Err(e) => return super::world::internal(rid, &e, ""),
     };
     let world = &snap.world;
+    if kind == Kind::Explain {
+        return match crate::analysis::explain::explain(world, &packet, q.to.as_deref(), direction) {
+            Ok(e) => Answer::raw(200, crate::explain::explanation_json(world, &e), rid),
+            Err(e) => bad(e.to_string(), rid),
+        };
+    }
     let target = match reference::resolve_target(world, &packet, q.to.as_deref(), direction) {
         Ok(t) => t,
         Err(e) => return bad(e.to_string(), rid),
