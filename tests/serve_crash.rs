@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 fn kill_9_under_load_loses_no_acknowledged_rule() {
     let world = format!("{EMPTY_WORLD}\n[limits]\nrules_per_group = 100000\n");
     let mut s = start("crash", &world);
-    let mut c = Client::connect(s.addr, "testid", "testsecret").unwrap();
+    let mut c = client(&s);
     let r = c
         .call(
             Sig::V3,

@@ -15,12 +15,10 @@
 mod serve_common;
 
 use serve_common::*;
-use sgsim::serve::client::{Client, Sig};
+use sgsim::serve::client::Sig;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const R: &str = "cn-hangzhou";
 
 /// Runs `sgsim serve` on `world` expecting it to refuse to start: the exit status and the
 /// lines of stderr other than the `--insecure-dev` warning. A server still running after
@@ -57,22 +55,6 @@ fn refused(dir: &Path, world: &Path) -> (Option<i32>, Vec<String>) {
         .map(str::to_string)
         .collect();
     (status.code(), lines)
-}
-
-fn authorize(c: &mut Client, group: &str, port: u32) -> sgsim::serve::client::Reply {
-    let range = format!("{port}/{port}");
-    c.call(
-        Sig::V3,
-        &[
-            ("Action", "AuthorizeSecurityGroup"),
-            ("RegionId", R),
-            ("SecurityGroupId", group),
-            ("Permissions.1.IpProtocol", "TCP"),
-            ("Permissions.1.PortRange", &range),
-            ("Permissions.1.SourceCidrIp", "10.0.0.0/8"),
-        ],
-    )
-    .unwrap()
 }
 
 const ONE_GROUP: &str = "region_id = \"cn-hangzhou\"\n\n[[vpcs]]\nid = \"vpc-1\"\n\n[[security_groups]]\nid = \"sg-1\"\nvpc_id = \"vpc-1\"\n";
@@ -206,14 +188,14 @@ fn planted_links_for_temporary_files_are_not_followed() {
     ] {
         std::os::unix::fs::symlink(&victim, s.dir.join(name)).unwrap();
     }
-    let mut c = Client::connect(s.addr, "testid", "testsecret").unwrap();
+    let mut c = client(&s);
     for port in 1..=5 {
-        let r = authorize(&mut c, "sg-1", port);
+        let r = authorize(&mut c, Sig::V3, "sg-1", port);
         assert_eq!(r.status, 200, "{}", r.body);
     }
     // Idle: the journal is folded into the world file (a rewrite of both).
     std::thread::sleep(Duration::from_millis(800));
-    let r = authorize(&mut c, "sg-1", 6);
+    let r = authorize(&mut c, Sig::V3, "sg-1", 6);
     assert_eq!(r.status, 200, "{}", r.body);
     drop(c);
     let pid = s.child.id().to_string();
@@ -245,15 +227,15 @@ fn planted_links_for_temporary_files_are_not_followed() {
 #[test]
 fn a_lock_replaced_by_a_link_fails_the_write_and_touches_nothing() {
     let s = start("files-lock-later", ONE_GROUP);
-    let mut c = Client::connect(s.addr, "testid", "testsecret").unwrap();
-    let r = authorize(&mut c, "sg-1", 1);
+    let mut c = client(&s);
+    let r = authorize(&mut c, Sig::V3, "sg-1", 1);
     assert_eq!(r.status, 200, "{}", r.body);
     let victim = s.dir.join("victim.txt");
     std::fs::write(&victim, "secret\n").unwrap();
     let lock = s.dir.join("world.toml.lock");
     std::fs::remove_file(&lock).unwrap();
     std::os::unix::fs::symlink(&victim, &lock).unwrap();
-    let r = authorize(&mut c, "sg-1", 2);
+    let r = authorize(&mut c, Sig::V3, "sg-1", 2);
     assert_eq!(r.status, 500, "{}", r.body);
     assert!(
         r.body.contains("InternalError") && r.body.contains("link"),

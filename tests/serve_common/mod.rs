@@ -3,6 +3,7 @@
 
 use sgsim::api::{call, CallContext};
 use sgsim::model::World;
+use sgsim::serve::client::{Client, Sig};
 use sgsim::world_file::{self, Format};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -136,4 +137,76 @@ pub fn start_on(dir: PathBuf, path: PathBuf, args: &[&str], env: &[(&str, &str)]
 /// The world as the file and its journal make it now.
 pub fn load(path: &Path) -> World {
     sgsim::journal::load(path).unwrap().world
+}
+
+/// The region of the test worlds.
+pub const R: &str = "cn-hangzhou";
+
+/// The bytes of the world file and of its journal.
+pub fn disk(s: &Server) -> (Vec<u8>, Vec<u8>) {
+    let journal = sgsim::journal::path_of(&std::fs::canonicalize(&s.world).unwrap());
+    (
+        std::fs::read(&s.world).unwrap(),
+        std::fs::read(journal).unwrap_or_default(),
+    )
+}
+
+/// A client with the `--insecure-dev` key.
+pub fn client(s: &Server) -> Client {
+    Client::connect(s.addr, "testid", "testsecret").unwrap()
+}
+
+/// Creates a group named `web` in `vpc-1`; its id.
+pub fn create_group(c: &mut Client, sig: Sig) -> String {
+    let r = c
+        .call(
+            sig,
+            &[
+                ("Action", "CreateSecurityGroup"),
+                ("RegionId", R),
+                ("VpcId", "vpc-1"),
+                ("SecurityGroupName", "web"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["SecurityGroupId"].as_str().unwrap().to_string()
+}
+
+/// Authorizes TCP `port` from 10.0.0.0/8 in `group`, with a description that needs
+/// every kind of percent-encoding.
+pub fn authorize(c: &mut Client, sig: Sig, group: &str, port: u32) -> sgsim::serve::client::Reply {
+    let range = format!("{port}/{port}");
+    c.call(
+        sig,
+        &[
+            ("Action", "AuthorizeSecurityGroup"),
+            ("RegionId", R),
+            ("SecurityGroupId", group),
+            ("Permissions.1.IpProtocol", "TCP"),
+            ("Permissions.1.PortRange", &range),
+            ("Permissions.1.SourceCidrIp", "10.0.0.0/8"),
+            ("Permissions.1.Description", "a b*c~d+e=f&g/h é中"),
+        ],
+    )
+    .unwrap()
+}
+
+/// The rules of `group` as `DescribeSecurityGroupAttribute` answers them.
+pub fn rules_of(c: &mut Client, group: &str) -> Vec<serde_json::Value> {
+    let r = c
+        .call(
+            Sig::V3,
+            &[
+                ("Action", "DescribeSecurityGroupAttribute"),
+                ("RegionId", R),
+                ("SecurityGroupId", group),
+            ],
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["Permissions"]["Permission"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
