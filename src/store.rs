@@ -254,11 +254,7 @@ impl Store {
             reason: io_reason(&e),
         })?;
         if now != old {
-            return Err(StoreError::Io {
-                path: shown,
-                action: "write",
-                reason: "the file changed since it was read (by hand or another program); it is not overwritten".into(),
-            });
+            return Err(changed(shown));
         }
         let base = self.path.parent();
         let (text, notes) =
@@ -279,7 +275,14 @@ impl Store {
                     )
                 }
             };
-        self.write(text.as_bytes())?;
+        // Checked again after the new file is written and synced, just before it replaces
+        // the old one: an edit made while this one was prepared is not overwritten either.
+        let tmp = write_temp(&self.real, text.as_bytes(), &self.real)
+            .map_err(|e| self.write_error(&e))?;
+        if !std::fs::read(&self.real).is_ok_and(|now| now == old.as_bytes()) {
+            return Err(changed(shown)); // dropping `tmp` removes it
+        }
+        persist(tmp, &self.real).map_err(|e| self.write_error(&e))?;
         Ok((text, notes))
     }
 
@@ -321,11 +324,26 @@ impl Store {
     }
 
     fn write(&self, data: &[u8]) -> Result<(), StoreError> {
-        write_atomic(&self.real, data, &self.real).map_err(|e| StoreError::Io {
+        write_atomic(&self.real, data, &self.real).map_err(|e| self.write_error(&e))
+    }
+
+    fn write_error(&self, e: &std::io::Error) -> StoreError {
+        StoreError::Io {
             path: self.path.display().to_string(),
             action: "write",
-            reason: io_reason(&e),
-        })
+            reason: io_reason(e),
+        }
+    }
+}
+
+/// The error of a world file changed since it was read.
+fn changed(path: String) -> StoreError {
+    StoreError::Io {
+        path,
+        action: "write",
+        reason:
+            "the file changed since it was read (by hand or another program); it is not overwritten"
+                .into(),
     }
 }
 

@@ -246,3 +246,93 @@ fn sigkill_during_a_calls_run_keeps_every_reported_call() {
 fn sigint_during_a_calls_run_keeps_every_reported_call() {
     interrupted_run_keeps_what_it_reported("sigint", "-INT", 20000, 300);
 }
+
+/// A hand edit made to the world file while a long `--calls` run goes on is not lost: the
+/// run's next write sees the file changed since it read it, refuses to overwrite it and
+/// stops with status 2; the edit stays, with every call the run had reported before it.
+#[test]
+fn a_hand_edit_during_a_calls_run_is_not_overwritten() {
+    let dir = temp_dir("handedit");
+    let w = dir.join("w.toml");
+    std::fs::write(&w, WORLD).unwrap();
+    let n = 20000u32;
+    let calls: String = (1..=n).map(|p| authorize(p) + "\n").collect();
+    std::fs::write(dir.join("calls.txt"), calls).unwrap();
+    let mut child = sgsim(
+        &dir,
+        &[
+            "call",
+            "--world",
+            "w.toml",
+            "--json",
+            "--calls",
+            "calls.txt",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut reported = 0usize;
+    // The first responses are printed once their write is on disk.
+    while reported < 50 {
+        let l = lines.next().expect("responses before the end").unwrap();
+        assert!(l.contains("RequestId") && !l.contains("Code"), "{l}");
+        reported += 1;
+    }
+    // The hand edit: a comment and a group, appended in place as an editor might save.
+    let edit = "\n# added by hand during the run\n[[security_groups]]\nid = \"sg-hand\"\nvpc_id = \"vpc-1\"\n";
+    let mut text = std::fs::read_to_string(&w).unwrap();
+    text.push_str(edit);
+    std::fs::write(&w, &text).unwrap();
+    // The rest of the output, read aside so that a run that goes on is caught by the time
+    // bound below instead of holding the test up.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<String>>());
+    let (code, err) = wait_at_most(child, Duration::from_secs(60));
+    let after_edit = rest.join().unwrap();
+    reported += after_edit
+        .iter()
+        .filter(|l| l.contains("RequestId"))
+        .count();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("w.toml: cannot write")
+            && err.contains("changed since it was read")
+            && err.contains("not overwritten"),
+        "{err}"
+    );
+    let end = std::fs::read_to_string(&w).unwrap();
+    assert!(end.ends_with(edit), "the hand edit was lost:\n{end}");
+    // The run stopped: it did not apply all its calls behind the edit.
+    let rules = end.matches("port_range = ").count();
+    assert!(rules < n as usize, "{rules} rules: the run went on");
+    // Every call reported is in the file (reported before the edit, or written before it).
+    assert!(
+        rules >= reported,
+        "{reported} reported, {rules} in the file"
+    );
+    for p in 1..=reported {
+        assert!(
+            end.contains(&format!("\"{p}/{p}\"")),
+            "rule {p} reported, not in the file"
+        );
+    }
+    // The edited file still loads, the hand-made group with it.
+    let out = sgsim(
+        &dir,
+        &[
+            "check",
+            "--world",
+            "w.toml",
+            "--to",
+            "sg-hand",
+            "tcp 1.2.3.4 -> 10.0.0.1:22",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
