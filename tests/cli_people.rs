@@ -328,6 +328,55 @@ fn completions_and_a_man_page() {
     );
 }
 
+/// `sgsim man COMMAND` prints that command's own page, with its flags; `--dir` writes a
+/// page per command.
+#[test]
+fn a_man_page_per_subcommand() {
+    let r = run(&["man", "check"], None);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stdout.contains(".TH sgsim-check 1"), "{r:#?}");
+    for flag in ["\\-\\-batch", "\\-\\-threads", "\\-\\-world"] {
+        assert!(r.stdout.contains(flag), "{flag} missing: {}", r.stdout);
+    }
+    let r = run(&["man", "scenario", "run"], None);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stdout.contains(".TH sgsim-scenario-run 1"), "{r:#?}");
+    let r = run(&["man", "nope"], None);
+    assert_error(&r, &["no command `nope`", "check", "scenario"]);
+
+    let dir = world_dir("man");
+    let out = dir.join("pages");
+    std::fs::create_dir_all(&out).unwrap();
+    let r = run(&["man", "--dir", out.to_str().unwrap()], None);
+    assert_eq!(r.code, 0, "{r:#?}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for page in [
+        "sgsim.1",
+        "sgsim-check.1",
+        "sgsim-call.1",
+        "sgsim-explain.1",
+        "sgsim-scenario.1",
+        "sgsim-scenario-run.1",
+        "sgsim-man.1",
+    ] {
+        assert!(names.iter().any(|n| n == page), "{page} not in {names:?}");
+        let text = std::fs::read_to_string(out.join(page)).unwrap();
+        let title = page.trim_end_matches(".1");
+        assert!(text.contains(&format!(".TH {title} 1")), "{page}");
+    }
+    // Every file written is listed, one per line.
+    assert_eq!(r.stdout.lines().count(), names.len(), "{r:#?}");
+    let r = run(
+        &["man", "--dir", dir.join("missing").to_str().unwrap()],
+        None,
+    );
+    assert_error(&r, &["missing", "cannot write the man page"]);
+}
+
 #[test]
 fn a_batch_fed_through_a_pipe_is_answered_line_by_line() {
     use std::io::{BufRead, Write};

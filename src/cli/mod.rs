@@ -63,8 +63,17 @@ enum Command {
         #[arg(value_enum, ignore_case = true)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `sgsim man > sgsim.1; man ./sgsim.1`.
-    Man,
+    /// Print a man page (roff): `sgsim man > sgsim.1`, `sgsim man check > sgsim-check.1`, or
+    /// write them all with `--dir`.
+    Man {
+        /// The command whose page to print (`check`, `scenario run`, …); none: `sgsim` itself.
+        #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+        command: Vec<String>,
+        /// Write every page (`sgsim.1`, `sgsim-check.1`, `sgsim-scenario-run.1`, …) into DIR
+        /// and list the files written.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Runs a parsed command line and returns the exit status.
@@ -97,24 +106,92 @@ fn run_command(command: Command) -> i32 {
             out(&String::from_utf8_lossy(&buf));
             0
         }
-        Command::Man => {
-            use clap::CommandFactory;
-            let mut buf = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
-                Ok(()) => {
-                    out(&String::from_utf8_lossy(&buf));
-                    0
-                }
-                Err(e) => {
-                    error(format!("cannot write the man page: {e}"));
-                    2
-                }
-            }
-        }
+        Command::Man { command, dir } => man(&command, dir.as_deref()),
         Command::Explain(a) => explain::run(&a),
         Command::Lint(a) => lint::run(&a),
         Command::Audit(a) => audit::run(&a),
         Command::Diff(a) => diff::run(&a),
+    }
+}
+
+/// The built command line, with the display names (`sgsim-check`) man pages are named by.
+fn built_command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    cmd
+}
+
+/// A command and every visible subcommand under it, depth first, the command first.
+fn all_commands(cmd: &clap::Command, out: &mut Vec<clap::Command>) {
+    out.push(cmd.clone());
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        all_commands(sub, out);
+    }
+}
+
+/// `sgsim man`: one page on stdout, or every page written into `dir`.
+fn man(path: &[String], dir: Option<&std::path::Path>) -> i32 {
+    let root = built_command();
+    let render = |cmd: clap::Command| {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut buf).map(|()| buf)
+    };
+    if let Some(dir) = dir {
+        let mut pages = Vec::new();
+        all_commands(&root, &mut pages);
+        let mut written = String::new();
+        for cmd in pages {
+            let file = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
+            let result = render(cmd).and_then(|buf| std::fs::write(&file, buf));
+            if let Err(e) = result {
+                error(format!(
+                    "{}: cannot write the man page: {}",
+                    file.display(),
+                    sgsim::world_file::io_reason(&e)
+                ));
+                return 2;
+            }
+            written.push_str(&format!("{}\n", file.display()));
+        }
+        out(&written);
+        return 0;
+    }
+    let mut cmd = root;
+    for (k, name) in path.iter().enumerate() {
+        let Some(sub) = cmd
+            .get_subcommands()
+            .find(|s| !s.is_hide_set() && s.get_name() == name.as_str())
+            .cloned()
+        else {
+            let known: Vec<&str> = cmd
+                .get_subcommands()
+                .filter(|s| !s.is_hide_set())
+                .map(|s| s.get_name())
+                .collect();
+            error(format!(
+                "no command `{}` for a man page: the commands{} are {}",
+                sgsim::world_file::quote(&path.get(..=k).unwrap_or_default().join(" ")),
+                if k > 0 {
+                    format!(" of `{}`", path.get(..k).unwrap_or_default().join(" "))
+                } else {
+                    String::new()
+                },
+                known.join(", ")
+            ));
+            return 2;
+        };
+        cmd = sub;
+    }
+    match render(cmd) {
+        Ok(buf) => {
+            out(&String::from_utf8_lossy(&buf));
+            0
+        }
+        Err(e) => {
+            error(format!("cannot write the man page: {e}"));
+            2
+        }
     }
 }
 
