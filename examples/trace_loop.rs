@@ -107,6 +107,43 @@ fn main() {
     let ns = spent as f64 / n as f64;
     let probed = packets.iter().map(|p| m.tables_probed(p)).sum::<usize>() as f64
         / packets.len().max(1) as f64;
+    // The worst case: the packet (of these and of as many random ones) whose lookup probes
+    // the most tables, timed alone (`SGSIM_WORST=1`).
+    if std::env::var_os("SGSIM_WORST").is_some() {
+        let mut r = sgsim::generate::SplitMix64::new(9);
+        let random: Vec<Packet> = (0..packets.len())
+            .filter_map(|_| {
+                let v4 = |r: &mut sgsim::generate::SplitMix64| {
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::from(r.next_u64() as u32))
+                };
+                let (s, d) = (v4(&mut r), v4(&mut r));
+                let proto = [6u8, 17, 1, 47][r.below(4) as usize];
+                Packet::new(proto, s, r.below(65536) as u16, d, r.below(65536) as u16).ok()
+            })
+            .collect();
+        let worst = packets
+            .iter()
+            .chain(&random)
+            .max_by_key(|p| m.tables_probed(p))
+            .copied()
+            .expect("a packet");
+        let (v4, v6) = m.table_counts();
+        let t = cpu_ns(t0);
+        let mut k = 0u64;
+        while cpu_ns(t0) - t < 100_000_000 {
+            for _ in 0..1000 {
+                black_box(m.lookup(black_box(&worst)));
+            }
+            k += 1000;
+        }
+        let wns = (cpu_ns(t0) - t) as f64 / k as f64;
+        println!(
+            "worst: {worst:?} probes {} of {v4} IPv4 / {v6} IPv6 tables, {wns:.1} ns ({:.2} M/s); random packets: {:.2} tables probed on average",
+            m.tables_probed(&worst),
+            1e3 / wns,
+            random.iter().map(|p| m.tables_probed(p)).sum::<usize>() as f64 / random.len().max(1) as f64,
+        );
+    }
     let name = filters
         .file_name()
         .map_or(String::new(), |s| s.to_string_lossy().into_owned());

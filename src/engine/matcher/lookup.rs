@@ -1,7 +1,7 @@
 //! Lookup: probing a classifier's tables in order with early termination, and the
 //! matcher's public queries.
 
-use super::bits::Bits;
+use super::bits::{Bits, V6};
 use super::layout::Index;
 use super::table::{filter_has, hash_key, pd_word, place, Classifier, Group, Query, LANES};
 use super::Matcher;
@@ -198,8 +198,8 @@ impl Matcher {
             ),
             (IpAddr::V6(_), IpAddr::V6(p), IpAddr::V6(l)) => self.v6.search(
                 &Query {
-                    peer: u128::from(p),
-                    local: u128::from(l),
+                    peer: V6::new(u128::from(p)),
+                    local: V6::new(u128::from(l)),
                     proto,
                     sport,
                     dport,
@@ -229,8 +229,8 @@ impl Matcher {
             }
             (IpAddr::V6(p), IpAddr::V6(l)) => {
                 let q = Query {
-                    peer: u128::from(p),
-                    local: u128::from(l),
+                    peer: V6::new(u128::from(p)),
+                    local: V6::new(u128::from(l)),
                     proto: pkt.protocol,
                     sport: pkt.src_port,
                     dport: pkt.dst_port,

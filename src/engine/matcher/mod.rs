@@ -47,7 +47,7 @@
 //! sets) that rules out most tables before the two candidate groups are read; a bucket is
 //! scanned only when its first (best) entry can still improve the match, and its first
 //! matching entry is its best. IPv4 and IPv6 packets use separate classifiers (`u32` and
-//! `u128` keys). A
+//! `u128` keys, stored as two `u64` halves). A
 //! packet is of one family, so a peer network whose rule's local CIDR or confined family
 //! (ICMP, ICMPv6) is of the other family can match nothing and is not lowered; a query whose
 //! addresses differ in family (no valid packet makes one) matches nothing.
@@ -134,7 +134,7 @@
 //! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
 //! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
 //! | [`LiveMatcher::insert`], [`LiveMatcher::remove`] | O(log n + overlay) (a binary search, a sorted insert); a rebuild every max(32, n/256) changes |
-//! | memory | O(E): a 28-byte (IPv4) or 64-byte (IPv6) entry per peer network, a 4-byte port word, ~9 bytes of lanes and 1–2 filter bytes per bucket; within 44 bytes per rule when a layout fits |
+//! | memory | O(E): a 28-byte (IPv4) or 56-byte (IPv6) entry per peer network, a 4-byte port word, ~9 bytes of lanes and 1–2 filter bytes per bucket; within 44 bytes per rule when a layout fits |
 
 mod bits;
 mod build;
@@ -145,7 +145,7 @@ mod update;
 
 use crate::engine::rule::EngineRule;
 use crate::model::{Family, Policy};
-use bits::Bits;
+use bits::{Bits, V6};
 use ipnet::IpNet;
 use layout::{Index, BYTES_PER_RULE, TRY_ALL_UP_TO};
 use std::fmt;
@@ -201,7 +201,7 @@ impl std::error::Error for CompileError {}
 #[derive(Debug, Clone)]
 pub struct Matcher {
     v4: Index<u32>,
-    v6: Index<u128>,
+    v6: Index<V6>,
     rules: usize,
 }
 
@@ -292,9 +292,9 @@ impl Matcher {
                             o,
                             i,
                             r,
-                            u128::from(p.network()),
+                            V6::new(u128::from(p.network())),
                             p.prefix_len(),
-                            0,
+                            V6::default(),
                             0,
                         ));
                     }
@@ -302,9 +302,9 @@ impl Matcher {
                         o,
                         i,
                         r,
-                        u128::from(p.network()),
+                        V6::new(u128::from(p.network())),
                         p.prefix_len(),
-                        u128::from(l.network()),
+                        V6::new(u128::from(l.network())),
                         l.prefix_len(),
                     )),
                     (IpNet::V4(_), Some(IpNet::V6(_))) | (IpNet::V6(_), Some(IpNet::V4(_))) => {}
