@@ -128,7 +128,7 @@ fn big_rule(k: usize) -> sgsim::model::Rule {
         peer: Peer::Cidr(ipnet::IpNet::V4(ipnet::Ipv4Net::new(net, 24).unwrap())),
         local_cidr: None,
         nic_type: NicType::Intranet,
-        policy: if k % 5 == 0 {
+        policy: if k.is_multiple_of(5) {
             Policy::Drop
         } else {
             Policy::Accept
