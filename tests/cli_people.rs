@@ -379,9 +379,23 @@ fn a_man_page_per_subcommand() {
 
 #[test]
 fn a_batch_fed_through_a_pipe_is_answered_line_by_line() {
+    for threads in ["1", "2"] {
+        a_pipe_is_answered_line_by_line_with(threads);
+    }
+}
+
+fn a_pipe_is_answered_line_by_line_with(threads: &str) {
     use std::io::{BufRead, Write};
     let mut child = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(["check", "--world", "examples/web.toml", "--batch", "-"])
+        .args([
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--batch",
+            "-",
+            "--threads",
+            threads,
+        ])
         .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -404,7 +418,7 @@ fn a_batch_fed_through_a_pipe_is_answered_line_by_line() {
             Ok(l) => assert!(l.starts_with("accept") || l.starts_with("drop"), "{l}"),
             Err(_) => {
                 let _ = child.kill();
-                panic!("no answer before EOF");
+                panic!("no answer before EOF with --threads {threads}");
             }
         }
     }
@@ -451,4 +465,53 @@ fn progress_is_shown_only_when_asked_or_on_a_terminal() {
         Some(&batch),
     );
     assert_eq!(r.stderr, "", "-q: no progress");
+}
+
+#[test]
+fn quiet_silences_notes_hints_and_progress_but_not_errors() {
+    // A call that succeeds with a warning (an unknown parameter, ignored as the cloud does).
+    let dir = world_dir("quiet");
+    let w = path(&dir, "w.toml");
+    let q = "Action=AuthorizeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId=sg-1&Permissions.1.IpProtocol=TCP&Permissions.1.PortRange=22/22&Permissions.1.SourceCidrIp=10.0.0.0/8&Permissions.1.Descripton=ssh";
+    let loud = run(&["call", "--world", &w, "--json", q], None);
+    assert_eq!(loud.code, 0, "{loud:#?}");
+    assert!(
+        loud.stderr.contains("warning: unknown parameter"),
+        "{loud:#?}"
+    );
+    let quiet = run(&["-q", "call", "--world", &w, "--json", q], None);
+    assert_eq!(quiet.code, 0, "{quiet:#?}");
+    assert_eq!(quiet.stderr, "", "{quiet:#?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let batch = "tcp 1.2.3.4 -> 192.168.1.10:22\n".repeat(10);
+    let progress = run(
+        &[
+            "--quiet",
+            "check",
+            "--world",
+            "examples/web.toml",
+            "--batch",
+            "-",
+            "--progress",
+            "always",
+        ],
+        Some(&batch),
+    );
+    assert_eq!(progress.stdout.lines().count(), 10, "{progress:#?}");
+    assert_eq!(progress.stderr, "", "-q wins over --progress always");
+    let missing = run(
+        &[
+            "-q",
+            "check",
+            "--world",
+            "no-such-world.toml",
+            "tcp 1.2.3.4 -> 10.0.0.1:22",
+        ],
+        None,
+    );
+    assert_eq!(missing.code, 2, "{missing:#?}");
+    assert!(
+        missing.stderr.starts_with("error: ") && missing.stderr.contains("no-such-world.toml"),
+        "errors are still printed: {missing:#?}"
+    );
 }

@@ -213,34 +213,29 @@ pub fn error(message: impl std::fmt::Display) {
 }
 
 /// Prints a one-line note on stderr (`note: …`), for what the user should know but is not
-/// an error.
+/// an error; silenced by `-q`.
 pub fn note(message: impl std::fmt::Display) {
-    use std::io::Write;
-    if quiet() {
-        return;
-    }
-    let line = sgsim::world_file::one_line(&message.to_string());
-    let _ = writeln!(std::io::stderr(), "note: {line}");
+    say("note", message);
 }
 
 /// Prints a one-line warning on stderr (`warning: …`), unless `-q`.
 pub fn warn(message: impl std::fmt::Display) {
-    use std::io::Write;
-    if quiet() {
-        return;
-    }
-    let line = sgsim::world_file::one_line(&message.to_string());
-    let _ = writeln!(std::io::stderr(), "warning: {line}");
+    say("warning", message);
 }
 
 /// Prints a one-line hint on stderr (`hint: …`), unless `-q`.
 pub fn hint(message: impl std::fmt::Display) {
+    say("hint", message);
+}
+
+/// Prints `KIND: MESSAGE` on one line of stderr, unless `-q`.
+fn say(kind: &str, message: impl std::fmt::Display) {
     use std::io::Write;
     if quiet() {
         return;
     }
     let line = sgsim::world_file::one_line(&message.to_string());
-    let _ = writeln!(std::io::stderr(), "hint: {line}");
+    let _ = writeln!(std::io::stderr(), "{kind}: {line}");
 }
 
 /// Prints text on stdout; a closed stdout (a pipe into `head`) is not an error.
