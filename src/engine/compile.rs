@@ -45,8 +45,11 @@
 //! the groups' shared member-address sets), the defaults and the decision's assembly are the
 //! [`target`](crate::engine::target) module's, the same the reference uses. Compile time and
 //! memory grow linearly with the world. After the world changes (an API call),
-//! [`WorldMatcher::update`] rebuilds the index, lowers again and recompiles only the groups
-//! whose lowered rules changed, reusing the others.
+//! [`WorldMatcher::update`] compares the world with what it was compiled from and touches
+//! only the sets whose lowered rules changed: a few changed rules go through the set's
+//! [`LiveMatcher`] overlay (single-rule removals and inserts, ~2 µs each), more are compiled
+//! afresh; everything else, the index included when the instances did not change, is shared
+//! with the old matcher (see the `patch` module).
 use crate::engine::lower::{lower_group, lower_rule};
 use crate::engine::matcher::{CompileError, LiveMatcher, Matcher, UpdateError};
 use crate::engine::rule::{beats, EngineRule};

@@ -78,7 +78,10 @@
 //! when its position is at most `b` — the overlay is read only up to that point, protocol and
 //! destination port checked first. Past max(32, n/256) pending changes the live rules are
 //! compiled afresh. Median ~1.5–2 µs per update at 10,000 rules; the rebuild every ~36
-//! updates makes the mean ~0.8–0.9 ms (see `benches/README.md`).
+//! updates makes the mean ~0.8–0.9 ms (see `benches/README.md`). The compiled base is
+//! shared behind an `Arc`: a clone copies only the pending changes, which is how
+//! [`WorldMatcher::update`](crate::engine::compile::WorldMatcher::update) patches a set
+//! while the old world matcher stays usable.
 //!
 //! # Why this design
 //!
