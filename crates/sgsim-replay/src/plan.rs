@@ -4,7 +4,8 @@
 //!    the header's columns declared as text; SLS JSON lines through the CSV reader as one
 //!    text column per line, split by `sg_sls`; Parquet through the Parquet reader), each
 //!    with its row numbers, projected to the §10 columns as text;
-//! 2. the numbered rows dealt round robin to every partition, where `sg_conn` (the
+//! 2. the numbered rows dealt round robin to every partition (when there are fewer files
+//!    than partitions), where `sg_conn` (the
 //!    connection's hash) and `sg_decide` (and `sg_decide_new` for a what-if) run over the
 //!    record columns;
 //! 3. a hash repartition by `sg_conn` (the shuffle: a connection's records meet in one
@@ -276,9 +277,16 @@ pub async fn build(
     let state = ctx.state();
     let fail = |e: datafusion::error::DataFusionError| e.to_string();
     let scans = frame.create_physical_plan().await.map_err(fail)?;
-    let dealt: Arc<dyn ExecutionPlan> = Arc::new(
-        RepartitionExec::try_new(scans, Partitioning::RoundRobinBatch(partitions)).map_err(fail)?,
-    );
+    // Fewer files than partitions: deal the rows round robin so every core decides (on
+    // Ballista a stage of its own); otherwise each file's scan decides its own records.
+    let dealt: Arc<dyn ExecutionPlan> = if job.files.len() < partitions {
+        Arc::new(
+            RepartitionExec::try_new(scans, Partitioning::RoundRobinBatch(partitions))
+                .map_err(fail)?,
+        )
+    } else {
+        scans
+    };
     let input = dealt.schema();
     let mut exprs: Vec<ProjectionExpr> = Vec::new();
     for f in input.fields() {
