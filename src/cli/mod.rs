@@ -10,6 +10,7 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod lint;
+pub mod replay;
 pub mod scenario;
 #[cfg(feature = "serve")]
 pub mod serve;
@@ -51,6 +52,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Show every packet region whose decision a change alters (two worlds, calls or a Terraform plan).
     Diff(diff::DiffArgs),
+    /// Replay recorded VPC flow logs against a world: agreement, hits per rule, what a change breaks.
+    Replay(replay::ReplayArgs),
     /// Run scenario files (regression tests of a network policy).
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
@@ -111,6 +114,7 @@ fn run_command(command: Command) -> i32 {
         Command::Lint(a) => lint::run(&a),
         Command::Audit(a) => audit::run(&a),
         Command::Diff(a) => diff::run(&a),
+        Command::Replay(a) => replay::run(&a),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The session pass over one sorted partition: records arrive ordered by connection,
 //! `start`, SYN-only first and input order, and go through `sgsim::replay`'s session model.
 
-use crate::udf::{Columns, Replayed, CODE_BAD, COLUMNS};
+use crate::udf::{arg_names, Columns, Replayed, CODE_BAD};
 use datafusion::arrow::array::{Array, Int64Array, RecordBatch, UInt64Array};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
@@ -61,8 +61,7 @@ pub async fn fold(
     let mut sessions: HashMap<ConnKey, (Session, Session)> = HashMap::new();
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| e.to_string())?;
-        let cols: Vec<_> = COLUMNS
-            .iter()
+        let cols: Vec<_> = arg_names()
             .map(|c| {
                 batch
                     .column_by_name(c)

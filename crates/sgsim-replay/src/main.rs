@@ -6,7 +6,7 @@ use clap::Parser;
 use sgsim::replay::report::{to_json, to_text};
 use sgsim::replay::InputFormat;
 use sgsim_replay::udf::Replayed;
-use sgsim_replay::{run, Job};
+use sgsim_replay::{run, run_cluster, Job};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,7 +47,9 @@ struct Args {
     /// Partitions and worker threads (default: every local core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Run on a Ballista cluster (`df://HOST:PORT`): not available in this build.
+    /// Run on a Ballista cluster: the scheduler's `df://HOST:PORT` (see
+    /// `sgsim-replay-scheduler` and `sgsim-replay-executor`); `--threads` is then the
+    /// number of partitions.
     #[arg(long, value_name = "URL")]
     cluster: Option<String>,
     /// Memory the sorts may hold before spilling, in MiB.
@@ -107,11 +109,6 @@ fn changed(args: &Args, base: &sgsim::model::World) -> Result<Option<sgsim::mode
 }
 
 fn main_inner(args: &Args) -> Result<String, String> {
-    if let Some(url) = &args.cluster {
-        return Err(format!(
-            "--cluster {url}: this build has no Ballista client (see docs/replay.md); run without --cluster"
-        ));
-    }
     let format = match &args.format {
         None => None,
         Some(f) => Some(
@@ -134,7 +131,10 @@ fn main_inner(args: &Args) -> Result<String, String> {
         threads: args.threads,
         memory_limit: args.memory_mib << 20,
     };
-    let tally = run(&job, world.clone(), against)?;
+    let tally = match &args.cluster {
+        Some(url) => run_cluster(&job, url, world.clone(), against)?,
+        None => run(&job, world.clone(), against)?,
+    };
     let what_if = new.is_some();
     Ok(if args.json {
         format!("{}\n", to_json(&tally, &world.decider, what_if))

@@ -1,10 +1,13 @@
 //! The registered functions of the replay query: `sg_conn` (a connection's partitioning key)
 //! and `sg_decide` (the §3 decision of a record as a new connection), both vectorised over
-//! the record columns (every column read as text, as SLS stores it).
+//! the record columns (every column read as text, as SLS stores it), and `sg_sls` (one SLS
+//! JSON line split into those columns).
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Builder, StringArray, UInt64Builder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Int64Builder, StringArray, StringBuilder, StructArray, UInt64Builder,
+};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -34,6 +37,15 @@ pub const COLUMNS: [&str; 14] = [
     "tcp-flags",
 ];
 
+/// The column holding a record's whole-line error (an SLS line that is not a JSON object),
+/// null when the line was read; it follows [`COLUMNS`] in the functions' arguments.
+pub const ERROR: &str = "sg_error";
+
+/// The functions' arguments: [`COLUMNS`] then [`ERROR`].
+pub fn arg_names() -> impl Iterator<Item = &'static str> {
+    COLUMNS.iter().copied().chain(std::iter::once(ERROR))
+}
+
 /// `sg_decide` codes that are not an index into the outcome table.
 pub const CODE_BAD: i64 = -1;
 /// The record is `log-status` other than `OK`.
@@ -43,7 +55,7 @@ pub const CODE_UNKNOWN: i64 = -3;
 /// The ENI does not own the local address.
 pub const CODE_NO_TARGET: i64 = -4;
 
-/// Text views of the record columns of one batch.
+/// Text views of the record columns of one batch ([`COLUMNS`] then [`ERROR`]).
 pub struct Columns {
     cols: Vec<StringArray>,
 }
@@ -66,6 +78,11 @@ impl Columns {
 
     /// Row `i` parsed as a record (the reader's own field parsing).
     pub fn item(&self, i: usize, dialect: Dialect) -> std::result::Result<Item, String> {
+        if let Some(e) = self.cols.get(COLUMNS.len()) {
+            if i < e.len() && e.is_valid(i) {
+                return Err(e.value(i).to_string());
+            }
+        }
         let get = |name: &str| -> Option<&str> {
             let key = match (dialect, name) {
                 (Dialect::Aws, "interface-id") => "eni-id",
@@ -131,22 +148,38 @@ impl Outcomes {
     }
 }
 
-/// A world for the query: the decider and its outcome table.
+/// A world for the query: the decider, its outcome table and the world file's text (JSON),
+/// which is how the world travels to Ballista's executors.
 #[derive(Debug)]
 pub struct Replayed {
     /// The compiled world.
     pub decider: Decider,
     /// Its outcome table.
     pub outcomes: Outcomes,
+    /// The world as a JSON world file.
+    pub text: String,
 }
 
 impl Replayed {
     /// Compiles a world.
     pub fn new(world: &sgsim::model::World) -> std::result::Result<Replayed, String> {
+        let text = sgsim::world_file::to_string(world, sgsim::world_file::Format::Json)?;
         Ok(Replayed {
             decider: Decider::new(world)?,
             outcomes: Outcomes::new(world),
+            text,
         })
+    }
+
+    /// Compiles a world from its JSON world-file text (as [`Replayed::text`] holds it).
+    pub fn from_text(text: &str) -> std::result::Result<Replayed, String> {
+        let world = sgsim::world_file::load_str(
+            text,
+            sgsim::world_file::Format::Json,
+            "the replayed world",
+        )
+        .map_err(|e| e.to_string())?;
+        Replayed::new(&world)
     }
 
     fn code(&self, r: &Record) -> i64 {
@@ -200,6 +233,29 @@ macro_rules! identity_eq {
 }
 identity_eq!(Decide);
 identity_eq!(Conn);
+identity_eq!(Sls);
+
+impl Decide {
+    /// The world it decides in.
+    pub fn world(&self) -> &Arc<Replayed> {
+        &self.world
+    }
+    /// The records' dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+}
+
+impl Conn {
+    /// The world whose ENIs it resolves.
+    pub fn world(&self) -> &Arc<Replayed> {
+        &self.world
+    }
+    /// The records' dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+}
 
 /// The `sg_decide` function for a world, registered under `name`.
 pub fn decide_udf(name: &str, world: Arc<Replayed>, dialect: Dialect) -> ScalarUDF {
@@ -269,5 +325,105 @@ impl ScalarUDFImpl for Conn {
             }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `sg_sls(line)`: one SLS JSON line as a struct of the [`COLUMNS`] (text; numbers through
+/// their text, as the core's reader takes them) and [`ERROR`] (why the line is not a
+/// record, null otherwise).
+#[derive(Debug)]
+pub struct Sls {
+    signature: Signature,
+}
+
+/// The `sg_sls` function.
+pub fn sls_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(Sls {
+        signature: Signature::any(1, Volatility::Immutable),
+    })
+}
+
+fn sls_fields() -> Fields {
+    arg_names()
+        .map(|n| Field::new(n, DataType::Utf8, true))
+        .collect()
+}
+
+/// Splits one SLS line into its fields' texts, or says why it cannot.
+fn sls_line(line: &str) -> std::result::Result<Vec<Option<String>>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
+    let serde_json::Value::Object(map) = v else {
+        return Err("not a JSON object".into());
+    };
+    let mut out = vec![None; COLUMNS.len()];
+    for (slot, name) in out.iter_mut().zip(COLUMNS) {
+        *slot = match map.get(name) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            Some(_) => return Err(format!("field `{name}`: not a string or number")),
+        };
+    }
+    Ok(out)
+}
+
+impl ScalarUDFImpl for Sls {
+    fn name(&self) -> &str {
+        "sg_sls"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(sls_fields()))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays = arrays(&args)?;
+        let line = arrays
+            .first()
+            .ok_or_else(|| DataFusionError::Internal("sg_sls takes the line".into()))?;
+        let line = cast(line, &DataType::Utf8)?;
+        let line = line
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| DataFusionError::Internal("cast to Utf8".into()))?;
+        let mut builders: Vec<StringBuilder> = arg_names()
+            .map(|_| StringBuilder::with_capacity(n, n * 8))
+            .collect();
+        for i in 0..n {
+            let text = if i < line.len() && line.is_valid(i) {
+                line.value(i)
+            } else {
+                ""
+            };
+            match sls_line(text) {
+                Ok(values) => {
+                    for (b, v) in builders
+                        .iter_mut()
+                        .zip(values.iter().map(Some).chain([None]))
+                    {
+                        b.append_option(v.and_then(|v| v.as_deref()));
+                    }
+                }
+                Err(m) => {
+                    let last = builders.len().saturating_sub(1);
+                    for (k, b) in builders.iter_mut().enumerate() {
+                        if k == last {
+                            b.append_value(&m);
+                        } else {
+                            b.append_null();
+                        }
+                    }
+                }
+            }
+        }
+        let columns: Vec<ArrayRef> = builders
+            .into_iter()
+            .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        let out = StructArray::try_new(sls_fields(), columns, None)?;
+        Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
