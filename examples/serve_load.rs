@@ -160,11 +160,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let calls: Option<usize> = (args.get(1).map(String::as_str) == Some("calls"))
         .then(|| args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100));
-    let args: Vec<String> = if calls.is_some() {
-        Vec::new()
-    } else {
-        args
-    };
+    let args: Vec<String> = if calls.is_some() { Vec::new() } else { args };
     let secs: f64 = args
         .get(1)
         .and_then(|s| s.parse().ok())
