@@ -6,6 +6,11 @@
 //! cargo run --release --example serve_load -- [SECONDS_PER_PHASE] [CLIENTS]
 //! ```
 //!
+//! `serve_load calls N` instead makes N sequential calls of each Describe from one client
+//! and prints nothing per call: run it under `valgrind --tool=callgrind` with two values of
+//! N and divide the difference in instructions by the difference in calls (client and
+//! server together, one request each; benches/README.md).
+//!
 //! The server runs in this process (its own tokio runtime and writer thread) on a free
 //! port and a world file in a temporary folder; every write is durable (fsync) before its
 //! answer. Each phase stops after its time; the run ends by itself.
@@ -153,6 +158,9 @@ fn authorize_revoke(c: &mut Client, t: usize, i: usize, groups: &[String]) -> bo
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let calls: Option<usize> = (args.get(1).map(String::as_str) == Some("calls"))
+        .then(|| args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100));
+    let args: Vec<String> = if calls.is_some() { Vec::new() } else { args };
     let secs: f64 = args
         .get(1)
         .and_then(|s| s.parse().ok())
@@ -184,6 +192,17 @@ fn main() {
     let addr = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the server did not start");
+    if let Some(n) = calls {
+        let mut c = Client::connect(addr, "testid", "testsecret").expect("connect");
+        let mut ok = 0;
+        for i in 0..n {
+            ok += usize::from(describe_attribute(&mut c, 0, i, &groups));
+            ok += usize::from(describe_groups(&mut c, 0, i, &groups));
+        }
+        println!("{ok} of {} calls answered 200", 2 * n);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::process::exit(0);
+    }
     println!(
         "world: 20 groups x 100 rules ({} KB), {clients} keep-alive clients, {secs} s per phase, V3 signatures, writes fsynced",
         text.len() / 1024

@@ -297,8 +297,8 @@ impl App {
             }
             k
         });
-        if let Some(text) = key.as_deref().and_then(|k| snap.cache.get(k, &rid)) {
-            return Answer::text(200, text, &rid);
+        if let Some(answer) = key.as_deref().and_then(|k| snap.cache.get(k, &rid)) {
+            return answer;
         }
         if let Some(r) = api::call_shared(&snap.world, &params, &rid) {
             if let (Some(k), true) = (key, r.status == 200) {

@@ -265,22 +265,45 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn write_answer(stream: &mut TcpStream, answer: &Answer, keep_alive: bool) -> bool {
-    let body = answer.body_text();
-    let head = format!(
+/// Writes the answer's head and body into `out` (cleared first, kept for the
+/// connection's next answer) and sends it in one write.
+async fn write_answer(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    answer: &Answer,
+    keep_alive: bool,
+) -> bool {
+    use std::io::Write as _;
+    let json = match answer.text_len() {
+        Some(_) => None,
+        None => Some(answer.body_text()),
+    };
+    let length = json
+        .as_ref()
+        .map_or(answer.text_len().unwrap_or(0), String::len);
+    out.clear();
+    let _ = write!(
+        out,
         "HTTP/1.1 {} {}\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: {}\r\nx-acs-request-id: {}\r\nConnection: {}\r\n\r\n",
         answer.status,
         reason(answer.status),
-        body.len(),
+        length,
         answer.request_id(),
         if keep_alive { "keep-alive" } else { "close" }
     );
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body.as_bytes());
-    matches!(
-        tokio::time::timeout(IDLE, stream.write_all(&out)).await,
+    match &json {
+        Some(text) => out.extend_from_slice(text.as_bytes()),
+        None => answer.write_body(out),
+    }
+    let ok = matches!(
+        tokio::time::timeout(IDLE, stream.write_all(out)).await,
         Ok(Ok(()))
-    )
+    );
+    // A buffer grown by a large answer is not kept.
+    if out.capacity() > 4 * MAX_BODY {
+        *out = Vec::new();
+    }
+    ok
 }
 
 /// Serves one connection until the client closes it, goes idle, or `stop` turns true
@@ -292,6 +315,7 @@ pub async fn serve_connection<H: Handler>(
 ) {
     let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
     loop {
         if *stop.borrow() {
             return;
@@ -311,14 +335,14 @@ pub async fn serve_connection<H: Handler>(
             Ok(r) => r,
             Err(ReadError::Closed) => return,
             Err(ReadError::Refuse(answer)) => {
-                let _ = write_answer(&mut stream, &answer, false).await;
+                let _ = write_answer(&mut stream, &mut out, &answer, false).await;
                 return;
             }
         };
         let close = req.close;
         let answer = handler.handle(req).await;
         let keep_alive = !close && !*stop.borrow();
-        if !write_answer(&mut stream, &answer, keep_alive).await || !keep_alive {
+        if !write_answer(&mut stream, &mut out, &answer, keep_alive).await || !keep_alive {
             let _ = stream.shutdown().await;
             return;
         }

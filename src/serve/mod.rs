@@ -39,8 +39,18 @@ pub struct Answer {
     pub status: u16,
     /// The JSON body (`Null` when the answer carries pre-serialized text).
     pub body: Value,
-    text: Option<String>,
+    text: Option<Text>,
     request_id: String,
+}
+
+/// A body already serialized.
+#[derive(Debug, Clone, PartialEq)]
+enum Text {
+    /// The whole text.
+    Owned(String),
+    /// A cached answer shared with its snapshot, whose `RequestId` value (at `at`, as
+    /// long as the request id) is replaced by the answer's request id when written.
+    Spliced { template: Arc<String>, at: usize },
 }
 
 impl Answer {
@@ -81,16 +91,58 @@ impl Answer {
         Answer {
             status,
             body: Value::Null,
-            text: Some(text),
+            text: Some(Text::Owned(text)),
+            request_id: request_id.to_string(),
+        }
+    }
+
+    /// A cached serialized body whose `RequestId` value starts at byte `at` and is as long
+    /// as `request_id`, which replaces it when the body is written (no copy until then).
+    pub(crate) fn spliced(
+        status: u16,
+        template: Arc<String>,
+        at: usize,
+        request_id: &str,
+    ) -> Answer {
+        Answer {
+            status,
+            body: Value::Null,
+            text: Some(Text::Spliced { template, at }),
             request_id: request_id.to_string(),
         }
     }
 
     /// The body as JSON text.
     pub fn body_text(&self) -> String {
+        let mut out = Vec::new();
+        self.write_body(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The body's length in bytes when it is already serialized (`None` for a JSON
+    /// value).
+    pub fn text_len(&self) -> Option<usize> {
         match &self.text {
-            Some(t) => t.clone(),
-            None => self.body.to_string(),
+            Some(Text::Owned(t)) => Some(t.len()),
+            Some(Text::Spliced { template, .. }) => Some(template.len()),
+            None => None,
+        }
+    }
+
+    /// Appends the body's JSON text to `out`.
+    pub fn write_body(&self, out: &mut Vec<u8>) {
+        match &self.text {
+            Some(Text::Owned(t)) => out.extend_from_slice(t.as_bytes()),
+            Some(Text::Spliced { template, at }) => {
+                let bytes = template.as_bytes();
+                let end = at + self.request_id.len();
+                out.extend_from_slice(bytes.get(..*at).unwrap_or(&[]));
+                out.extend_from_slice(self.request_id.as_bytes());
+                out.extend_from_slice(bytes.get(end..).unwrap_or(&[]));
+            }
+            None => {
+                let _ = serde_json::to_writer(&mut *out, &self.body);
+            }
         }
     }
 

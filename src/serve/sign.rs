@@ -52,6 +52,9 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Lower-case hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
+    if data.is_empty() {
+        return EMPTY_SHA256.to_string();
+    }
     hex(&Sha256::digest(data))
 }
 
@@ -444,6 +447,12 @@ mod tests {
         let (_, sig, given) = v1(s, "testsecret");
         assert_eq!(sig, "qk/IvDlC2HkQ4NU3jYTDHcaG+3E=");
         assert_eq!(sig, given);
+    }
+
+    #[test]
+    fn empty_body_hash_is_the_constant() {
+        assert_eq!(sha256_hex(b""), hex(&Sha256::digest(b"")));
+        assert_ne!(sha256_hex(b"x"), EMPTY_SHA256);
     }
 
     #[test]

@@ -71,18 +71,14 @@ const ID_AT: usize = 14;
 const ID_LEN: usize = 36;
 
 impl ResponseCache {
-    /// The cached answer for `key` with `request_id` spliced in.
-    pub fn get(&self, key: &str, request_id: &str) -> Option<String> {
+    /// The cached answer for `key`, to be written with `request_id` spliced in (the
+    /// template is shared, not copied).
+    pub fn get(&self, key: &str, request_id: &str) -> Option<Answer> {
         if request_id.len() != ID_LEN {
             return None;
         }
-        let map = self.map.lock().ok()?;
-        let template = map.get(key)?;
-        let mut text = String::with_capacity(template.len());
-        text.push_str(template.get(..ID_AT)?);
-        text.push_str(request_id);
-        text.push_str(template.get(ID_AT + request_id.len()..)?);
-        Some(text)
+        let template = Arc::clone(self.map.lock().ok()?.get(key)?);
+        Some(Answer::spliced(200, template, ID_AT, request_id))
     }
 
     /// Remembers a serialized answer whose `RequestId` is `request_id`.
