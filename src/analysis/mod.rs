@@ -18,3 +18,4 @@ pub mod lint;
 pub mod plan;
 pub mod policy;
 pub mod space;
+pub mod sweep;
