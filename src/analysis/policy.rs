@@ -346,7 +346,10 @@ impl<'w> WorldIndex<'w> {
             .filter(|(_, n)| **n >= 2)
             .map(|(a, _)| *a)
             .collect();
-        let v = (std::sync::Arc::new(peer_sets(&all)), std::sync::Arc::new(shared));
+        let v = (
+            std::sync::Arc::new(peer_sets(&all)),
+            std::sync::Arc::new(shared),
+        );
         if let Ok(mut m) = self.members.lock() {
             m.insert(group.to_string(), v.clone());
         }
@@ -376,36 +379,35 @@ impl<'w> WorldIndex<'w> {
     /// The policy of a target in a direction.
     pub fn policy(&self, target: &TargetId, direction: Direction) -> Result<Policy, UnknownTarget> {
         let world = self.world;
-        let (groups, classes, own): (Vec<&SecurityGroup>, Vec<LocalClass>, &[IpAddr]) =
-            match target {
-                TargetId::Group(id) => {
-                    let g = world.group(id).ok_or_else(|| UnknownTarget(id.clone()))?;
-                    let mut space = Region::empty();
-                    for f in [Family::V4, Family::V6] {
-                        space
-                            .extend_disjoint(Region::space(f, &IntervalSet::range(0, addr_max(f))));
-                    }
-                    let class = LocalClass {
-                        nic: g.is_classic().then_some(NicType::Intranet),
-                        seen: None,
-                        space,
-                    };
-                    (vec![g], vec![class], &[])
+        let (groups, classes, own): (Vec<&SecurityGroup>, Vec<LocalClass>, &[IpAddr]) = match target
+        {
+            TargetId::Group(id) => {
+                let g = world.group(id).ok_or_else(|| UnknownTarget(id.clone()))?;
+                let mut space = Region::empty();
+                for f in [Family::V4, Family::V6] {
+                    space.extend_disjoint(Region::space(f, &IntervalSet::range(0, addr_max(f))));
                 }
-                TargetId::Eni(id) => {
-                    let e = self
-                        .core
-                        .eni_index(id)
-                        .and_then(|i| self.core.enis().get(i))
-                        .ok_or_else(|| UnknownTarget(id.clone()))?;
-                    let groups = e
-                        .groups
-                        .iter()
-                        .filter_map(|&g| world.security_groups.get(g))
-                        .collect();
-                    (groups, eni_classes(e), e.private_ips.as_slice())
-                }
-            };
+                let class = LocalClass {
+                    nic: g.is_classic().then_some(NicType::Intranet),
+                    seen: None,
+                    space,
+                };
+                (vec![g], vec![class], &[])
+            }
+            TargetId::Eni(id) => {
+                let e = self
+                    .core
+                    .eni_index(id)
+                    .and_then(|i| self.core.enis().get(i))
+                    .ok_or_else(|| UnknownTarget(id.clone()))?;
+                let groups = e
+                    .groups
+                    .iter()
+                    .filter_map(|&g| world.security_groups.get(g))
+                    .collect();
+                (groups, eni_classes(e), e.private_ips.as_slice())
+            }
+        };
         let mut groups_dedup: Vec<&SecurityGroup> = Vec::new();
         for g in groups {
             if !groups_dedup.iter().any(|h| h.id == g.id) {
@@ -549,11 +551,7 @@ fn sweep(
                 }
             }
             let swept = super::sweep::sweep(&space, &pieces);
-            for ((owner, m), d) in owners
-                .iter()
-                .zip(swept.matched)
-                .zip(swept.decided)
-            {
+            for ((owner, m), d) in owners.iter().zip(swept.matched).zip(swept.decided) {
                 match *owner {
                     Decider::Rule(i) => {
                         if let Some(slot) = policy.matched.get_mut(i) {

@@ -564,8 +564,8 @@ impl Region {
             } else {
                 3
             };
-            let good = good_peers(b.family)
-                .intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1));
+            let good =
+                good_peers(b.family).intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1));
             let not_public = if good.is_empty() {
                 2
             } else if b.family == Family::V6 && good.intersect(&global_v6()).is_empty() {
@@ -669,8 +669,7 @@ fn global_v6() -> IntervalSet {
 
 fn pick_addr(family: Family, r: (u128, u128), prefer_public: bool) -> u128 {
     if prefer_public {
-        let mut good = good_peers(family)
-            .intersect(&IntervalSet::range(r.0, r.1));
+        let mut good = good_peers(family).intersect(&IntervalSet::range(r.0, r.1));
         // IPv6: a global unicast address (2000::/3) reads better than `::3`.
         let global = good.intersect(&global_v6());
         if family == Family::V6 && !global.is_empty() {

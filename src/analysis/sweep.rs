@@ -146,27 +146,27 @@ pub fn sweep(space: &Region, pieces: &[Piece]) -> Swept {
                     }
                 }
             };
-            let mut extend =
-                |idx: usize, reg: &Region, i: usize, target: &mut Region| match runs.get(idx) {
-                    Some(Some((lo, h, r, j)))
-                        if h.checked_add(1) == Some(pos)
-                            && ((*r, *j) == (id, i)
-                                || region_at(&results, *r, *j) == Some(reg)) =>
-                    {
-                        let lo = *lo;
-                        let (r, j) = (*r, *j);
-                        if let Some(s) = runs.get_mut(idx) {
-                            *s = Some((lo, hi, r, j));
-                        }
+            let mut extend = |idx: usize, reg: &Region, i: usize, target: &mut Region| match runs
+                .get(idx)
+            {
+                Some(Some((lo, h, r, j)))
+                    if h.checked_add(1) == Some(pos)
+                        && ((*r, *j) == (id, i) || region_at(&results, *r, *j) == Some(reg)) =>
+                {
+                    let lo = *lo;
+                    let (r, j) = (*r, *j);
+                    if let Some(s) = runs.get_mut(idx) {
+                        *s = Some((lo, hi, r, j));
                     }
-                    _ => {
-                        let old = runs.get(idx).copied().flatten();
-                        emit(old, target, &results);
-                        if let Some(s) = runs.get_mut(idx) {
-                            *s = Some((pos, hi, id, i));
-                        }
+                }
+                _ => {
+                    let old = runs.get(idx).copied().flatten();
+                    emit(old, target, &results);
+                    if let Some(s) = runs.get_mut(idx) {
+                        *s = Some((pos, hi, id, i));
                     }
-                };
+                }
+            };
             for (i, (k, reg)) in parts.iter().enumerate() {
                 if let Some(slot) = decided.get_mut(*k) {
                     extend(*k, reg, i, slot);
