@@ -209,14 +209,14 @@ fn merge(all: Vec<Finding>) -> Vec<Finding> {
                 for t in f.targets {
                     if !g.targets.contains(&t) {
                         g.targets.push(t);
-                        g.witnesses.push(f.witness.clone());
+                        g.witnesses.push(f.witness);
                     }
                 }
             }
             None => {
                 by_key.insert(key, out.len());
                 let mut f = f;
-                f.witnesses = vec![f.witness.clone(); f.targets.len()];
+                f.witnesses = vec![f.witness; f.targets.len()];
                 out.push(f);
             }
         }

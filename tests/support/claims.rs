@@ -32,7 +32,7 @@ pub fn check_findings(world: &World, findings: &[Finding]) -> Result<(), String>
         if f.witnesses.len() != f.targets.len() {
             return Err(format!("finding without one witness per target: {f:?}"));
         }
-        if f.witnesses.first().cloned().flatten() != f.witness {
+        if f.witnesses.first().copied().flatten() != f.witness {
             return Err(format!("first witness is not the finding's witness: {f:?}"));
         }
         for (target, w) in f.targets.iter().zip(f.witnesses.iter()) {
