@@ -400,3 +400,46 @@ fn readme_shows_real_output() {
     }
     assert!(checked >= 8, "only {checked} commands found");
 }
+
+/// A finding merged across targets carries a witness of each target's own (their local
+/// addresses differ), and each one is re-decided by the reference for its target.
+#[test]
+fn merged_findings_witness_every_target() {
+    let text = r#"
+[[vpcs]]
+id = "vpc-1"
+[[security_groups]]
+id = "sg-a"
+vpc_id = "vpc-1"
+rules = [
+  { id = "sgr-wide", direction = "ingress", ip_protocol = "TCP", port_range = "22/22", source_cidr_ip = "0.0.0.0/0", priority = 2 },
+  { id = "sgr-narrow", direction = "ingress", ip_protocol = "TCP", port_range = "22/22", source_cidr_ip = "10.0.0.0/8", priority = 3 },
+]
+[[instances]]
+id = "i-one"
+vpc_id = "vpc-1"
+security_groups = ["sg-a"]
+private_ips = ["192.168.1.10"]
+[[instances]]
+id = "i-two"
+vpc_id = "vpc-1"
+security_groups = ["sg-a"]
+private_ips = ["192.168.1.11"]
+"#;
+    let w = sgsim::world_file::load_str(text, sgsim::world_file::Format::Toml, "t.toml").unwrap();
+    let findings = lint::lint(&w, &[]).unwrap();
+    let shadowed = findings
+        .iter()
+        .find(|f| f.kind == "shadowed" && f.rule.as_deref() == Some("sgr-narrow"))
+        .unwrap();
+    assert_eq!(shadowed.targets, vec!["i-one", "i-two"]);
+    let locals: Vec<String> = shadowed
+        .witnesses
+        .iter()
+        .map(|p| p.unwrap().dst().to_string())
+        .collect();
+    assert_eq!(locals, vec!["192.168.1.10", "192.168.1.11"]);
+    check_findings(&w, &findings).unwrap();
+    let json = shadowed.to_json();
+    assert_eq!(json["witnesses"][1]["target"], "i-two");
+}

@@ -66,6 +66,9 @@ pub struct Finding {
     pub different_action: Option<bool>,
     /// A packet showing the finding, for the first target.
     pub witness: Option<Packet>,
+    /// Per target of `targets` (same order), a packet showing the finding for it: findings
+    /// merged across targets keep each target's own witness (its local address differs).
+    pub witnesses: Vec<Option<Packet>>,
     /// What the finding means, in words.
     pub detail: String,
     /// A one-line suggestion.
@@ -85,6 +88,15 @@ impl Finding {
             "covering": self.covering,
             "different_action": self.different_action,
             "witness": self.witness.as_ref().map(crate::packet::format_packet),
+            "witnesses": self
+                .targets
+                .iter()
+                .zip(self.witnesses.iter())
+                .map(|(t, w)| json!({
+                    "target": t,
+                    "witness": w.as_ref().map(crate::packet::format_packet),
+                }))
+                .collect::<Vec<_>>(),
             "detail": self.detail,
             "fix": self.fix,
         })
@@ -197,11 +209,14 @@ fn merge(all: Vec<Finding>) -> Vec<Finding> {
                 for t in f.targets {
                     if !g.targets.contains(&t) {
                         g.targets.push(t);
+                        g.witnesses.push(f.witness);
                     }
                 }
             }
             None => {
                 by_key.insert(key, out.len());
+                let mut f = f;
+                f.witnesses = vec![f.witness; f.targets.len()];
                 out.push(f);
             }
         }
@@ -221,6 +236,7 @@ fn base(p: &Policy, kind: &'static str, severity: Severity) -> Finding {
         covering: Vec::new(),
         different_action: None,
         witness: None,
+        witnesses: Vec::new(),
         detail: String::new(),
         fix: String::new(),
     }
@@ -568,6 +584,7 @@ fn group_quota(world: &World, to: &[String]) -> Vec<Finding> {
                 covering: Vec::new(),
                 different_action: None,
                 witness: None,
+                witnesses: Vec::new(),
                 detail: format!("the group holds {n} of its {limit} rules"),
                 fix: "merge rules or move peers into a prefix list".into(),
             })
@@ -597,6 +614,7 @@ fn eni_quota(world: &World, id: &str) -> Option<Finding> {
         covering: Vec::new(),
         different_action: None,
         witness: None,
+        witnesses: Vec::new(),
         detail: format!("the network interface's groups hold {n} of its {limit} rules"),
         fix: "merge rules or groups, or move peers into prefix lists".into(),
     })

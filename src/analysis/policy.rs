@@ -11,7 +11,8 @@
 //! address.
 
 use super::interval::IntervalSet;
-use super::space::{addr_max, net_range, nets_set, PacketBox, ProtoSet, Region, PEER};
+use super::space::{addr_max, net_range, nets_set, PacketBox, ProtoSet, Region};
+use super::sweep::Piece;
 use crate::engine::lower::lower_rule;
 use crate::engine::rule::EngineRule;
 use crate::engine::target::default_verdict;
@@ -234,10 +235,12 @@ struct LocalClass {
     space: Region,
 }
 
-/// The boxes of a rule in one family, the local field unconstrained unless `local` says.
-fn rule_boxes(r: &EngineRule, family: Family, direction: Direction, local: bool) -> Vec<PacketBox> {
+/// A rule in one family as a piece of the sweep (its peer addresses and the box of its other
+/// fields), the local field unconstrained unless `local` says; `None` when the rule has no
+/// packet of the family.
+fn rule_piece(r: &EngineRule, family: Family, direction: Direction, local: bool) -> Option<Piece> {
     if r.family.is_some_and(|f| f != family) {
-        return Vec::new();
+        return None;
     }
     let protos = r.protocol.map_or(ProtoSet::ALL, ProtoSet::one);
     let (dst, src) = (
@@ -255,43 +258,34 @@ fn rule_boxes(r: &EngineRule, family: Family, direction: Direction, local: bool)
         Direction::Egress => (dst, src),
     };
     let local_iv = match (local, r.local) {
-        (true, Some(n)) if Family::of_net(&n) != family => return Vec::new(),
+        (true, Some(n)) if Family::of_net(&n) != family => return None,
         (true, Some(n)) => net_range(&n),
         _ => (0, addr_max(family)),
     };
-    nets_set(family, &r.peer)
-        .ranges()
-        .iter()
-        .map(|&peer| PacketBox {
+    let peers = nets_set(family, &r.peer);
+    if peers.is_empty() {
+        return None;
+    }
+    Some(Piece {
+        peers,
+        rest: Some(PacketBox {
             family,
             protos,
-            iv: [peer, peer_port, local_iv, local_port],
-        })
-        .collect()
+            iv: [(0, addr_max(family)), peer_port, local_iv, local_port],
+        }),
+    })
 }
 
-/// The boxes of every packet whose peer is in a set of addresses.
-fn peer_boxes(peers: &[IpAddr]) -> Vec<PacketBox> {
-    let mut out = Vec::new();
-    for family in [Family::V4, Family::V6] {
-        let set = IntervalSet::from_ranges(
+/// The peer addresses of a set, per family (IPv4, IPv6).
+fn peer_sets(peers: &[IpAddr]) -> [IntervalSet; 2] {
+    [Family::V4, Family::V6].map(|family| {
+        IntervalSet::from_ranges(
             peers
                 .iter()
                 .filter(|a| Family::of(a) == family)
                 .map(|a| (super::space::addr_num(*a), super::space::addr_num(*a))),
-        );
-        for &peer in set.ranges() {
-            let mut iv = [(0, u128::from(u16::MAX)); 4];
-            iv[PEER] = peer;
-            iv[super::space::LOCAL] = (0, addr_max(family));
-            out.push(PacketBox {
-                family,
-                protos: ProtoSet::ALL,
-                iv,
-            });
-        }
-    }
-    out
+        )
+    })
 }
 
 /// A world prepared for analysis: the decision core's index (members, owners, groups) and
@@ -300,7 +294,14 @@ pub struct WorldIndex<'w> {
     world: &'w World,
     core: CoreIndex,
     lowered: std::sync::Mutex<HashMap<(String, Direction), Vec<PolicyRule>>>,
+    members: std::sync::Mutex<HashMap<String, MemberAddrs>>,
 }
+
+/// A group's member addresses per family, and the addresses two members or more hold.
+type MemberAddrs = (
+    std::sync::Arc<[IntervalSet; 2]>,
+    std::sync::Arc<std::collections::HashSet<IpAddr>>,
+);
 
 impl<'w> WorldIndex<'w> {
     /// Indexes a world.
@@ -309,6 +310,7 @@ impl<'w> WorldIndex<'w> {
             world,
             core: CoreIndex::new(world),
             lowered: std::sync::Mutex::new(HashMap::new()),
+            members: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -320,6 +322,38 @@ impl<'w> WorldIndex<'w> {
     /// The member ENIs of a group, in world order.
     pub fn members(&self, group: &str) -> Vec<&EniEntry> {
         self.core.members(group).collect()
+    }
+
+    /// The private addresses of a group's members per family, and those held by two members
+    /// or more; built once per group.
+    fn member_addrs(&self, group: &str) -> MemberAddrs {
+        if let Some(v) = self.members.lock().ok().and_then(|m| m.get(group).cloned()) {
+            return v;
+        }
+        let mut count: HashMap<IpAddr, u32> = HashMap::new();
+        for m in self.core.members(group) {
+            let mut seen: Vec<IpAddr> = Vec::new();
+            for a in &m.private_ips {
+                if !seen.contains(a) {
+                    seen.push(*a);
+                    *count.entry(*a).or_default() += 1;
+                }
+            }
+        }
+        let all: Vec<IpAddr> = count.keys().copied().collect();
+        let shared: std::collections::HashSet<IpAddr> = count
+            .iter()
+            .filter(|(_, n)| **n >= 2)
+            .map(|(a, _)| *a)
+            .collect();
+        let v = (
+            std::sync::Arc::new(peer_sets(&all)),
+            std::sync::Arc::new(shared),
+        );
+        if let Ok(mut m) = self.members.lock() {
+            m.insert(group.to_string(), v.clone());
+        }
+        v
     }
 
     fn group_rules(&self, g: &SecurityGroup, direction: Direction) -> Vec<PolicyRule> {
@@ -345,36 +379,35 @@ impl<'w> WorldIndex<'w> {
     /// The policy of a target in a direction.
     pub fn policy(&self, target: &TargetId, direction: Direction) -> Result<Policy, UnknownTarget> {
         let world = self.world;
-        let (groups, classes, except): (Vec<&SecurityGroup>, Vec<LocalClass>, Option<&str>) =
-            match target {
-                TargetId::Group(id) => {
-                    let g = world.group(id).ok_or_else(|| UnknownTarget(id.clone()))?;
-                    let mut space = Region::empty();
-                    for f in [Family::V4, Family::V6] {
-                        space
-                            .extend_disjoint(Region::space(f, &IntervalSet::range(0, addr_max(f))));
-                    }
-                    let class = LocalClass {
-                        nic: g.is_classic().then_some(NicType::Intranet),
-                        seen: None,
-                        space,
-                    };
-                    (vec![g], vec![class], None)
+        let (groups, classes, own): (Vec<&SecurityGroup>, Vec<LocalClass>, &[IpAddr]) = match target
+        {
+            TargetId::Group(id) => {
+                let g = world.group(id).ok_or_else(|| UnknownTarget(id.clone()))?;
+                let mut space = Region::empty();
+                for f in [Family::V4, Family::V6] {
+                    space.extend_disjoint(Region::space(f, &IntervalSet::range(0, addr_max(f))));
                 }
-                TargetId::Eni(id) => {
-                    let e = self
-                        .core
-                        .eni_index(id)
-                        .and_then(|i| self.core.enis().get(i))
-                        .ok_or_else(|| UnknownTarget(id.clone()))?;
-                    let groups = e
-                        .groups
-                        .iter()
-                        .filter_map(|&g| world.security_groups.get(g))
-                        .collect();
-                    (groups, eni_classes(e), Some(e.id.as_str()))
-                }
-            };
+                let class = LocalClass {
+                    nic: g.is_classic().then_some(NicType::Intranet),
+                    seen: None,
+                    space,
+                };
+                (vec![g], vec![class], &[])
+            }
+            TargetId::Eni(id) => {
+                let e = self
+                    .core
+                    .eni_index(id)
+                    .and_then(|i| self.core.enis().get(i))
+                    .ok_or_else(|| UnknownTarget(id.clone()))?;
+                let groups = e
+                    .groups
+                    .iter()
+                    .filter_map(|&g| world.security_groups.get(g))
+                    .collect();
+                (groups, eni_classes(e), e.private_ips.as_slice())
+            }
+        };
         let mut groups_dedup: Vec<&SecurityGroup> = Vec::new();
         for g in groups {
             if !groups_dedup.iter().any(|h| h.id == g.id) {
@@ -389,20 +422,25 @@ impl<'w> WorldIndex<'w> {
         rules.sort_by(|a, b| eval_key(&a.rule).cmp(&eval_key(&b.rule)));
         // Inner access: peers that are private addresses of another member of a basic group
         // with inner access Accept; the first such group of the ENI's list decides.
-        let inner_groups: Vec<(String, Vec<PacketBox>)> = groups
+        let inner_groups: Vec<(String, [IntervalSet; 2])> = groups
             .iter()
             .filter(|g| {
                 g.group_type == GroupType::Normal
                     && g.inner_access_policy == InnerAccessPolicy::Accept
             })
             .map(|g| {
-                let peers: Vec<IpAddr> = self
-                    .members(&g.id)
+                let (all, shared) = self.member_addrs(&g.id);
+                // The target's own addresses are not its peers by inner access, unless
+                // another member holds them too.
+                let own: Vec<IpAddr> = own
                     .iter()
-                    .filter(|m| Some(m.id.as_str()) != except)
-                    .flat_map(|m| m.private_ips.iter().copied())
+                    .filter(|a| !shared.contains(a))
+                    .copied()
                     .collect();
-                (g.id.clone(), peer_boxes(&peers))
+                let own = peer_sets(&own);
+                let [a4, a6] = &*all;
+                let [o4, o6] = &own;
+                (g.id.clone(), [a4.difference(o4), a6.difference(o6)])
             })
             .collect();
         let is_group = matches!(target, TargetId::Group(_));
@@ -435,7 +473,7 @@ impl<'w> WorldIndex<'w> {
             }
             let got = remaining.intersect(m);
             if !got.is_empty() {
-                remaining = remaining.difference(m);
+                remaining = remaining.difference(&got);
                 out.push((Decider::Rule(j), got));
             }
         }
@@ -447,13 +485,13 @@ impl<'w> WorldIndex<'w> {
 }
 
 /// The sweep: each class's space taken in evaluation order by inner access, then the rules,
-/// the rest left to the default.
+/// the rest left to the default (per family, split along the peer: [`super::sweep`]).
 fn sweep(
     target: TargetId,
     direction: Direction,
     group_type: GroupType,
     rules: Vec<PolicyRule>,
-    inner_groups: &[(String, Vec<PacketBox>)],
+    inner_groups: &[(String, [IntervalSet; 2])],
     classes: Vec<LocalClass>,
     is_group: bool,
 ) -> Policy {
@@ -472,47 +510,67 @@ fn sweep(
         rules,
     };
     for class in classes {
-        let mut remaining = class.space.clone();
-        for (i, (_, boxes)) in inner_groups.iter().enumerate() {
-            for b in boxes {
-                let got = remaining.intersect_box(b);
-                if !got.is_empty() {
-                    remaining = remaining.subtract_box(b);
-                    if let Some(slot) = policy.inner.get_mut(i) {
-                        slot.1.extend_disjoint(got);
-                    }
-                }
-            }
-        }
-        for (i, pr) in policy.rules.iter().enumerate() {
-            if class.nic.is_some_and(|n| n != pr.nic_type) {
+        for (fi, family) in [Family::V4, Family::V6].into_iter().enumerate() {
+            let space = Region::from_disjoint(
+                class
+                    .space
+                    .boxes()
+                    .iter()
+                    .filter(|b| b.family == family)
+                    .copied()
+                    .collect(),
+            );
+            if space.is_empty() {
                 continue;
             }
-            if let (Some(seen), Some(n)) = (class.seen, pr.rule.local) {
-                if !n.contains(&seen) {
-                    continue;
+            let mut pieces: Vec<Piece> = Vec::new();
+            let mut owners: Vec<Decider> = Vec::new();
+            for (i, (_, sets)) in inner_groups.iter().enumerate() {
+                if let Some(set) = sets.get(fi) {
+                    if !set.is_empty() {
+                        pieces.push(Piece {
+                            peers: set.clone(),
+                            rest: None,
+                        });
+                        owners.push(Decider::Inner(i));
+                    }
                 }
             }
-            for family in [Family::V4, Family::V6] {
-                for b in rule_boxes(&pr.rule, family, direction, is_group) {
-                    let m = class.space.intersect_box(&b);
-                    if m.is_empty() {
+            for (i, pr) in policy.rules.iter().enumerate() {
+                if class.nic.is_some_and(|n| n != pr.nic_type) {
+                    continue;
+                }
+                if let (Some(seen), Some(n)) = (class.seen, pr.rule.local) {
+                    if !n.contains(&seen) {
                         continue;
                     }
-                    if let Some(slot) = policy.matched.get_mut(i) {
-                        slot.extend_disjoint(m);
-                    }
-                    let d = remaining.intersect_box(&b);
-                    if !d.is_empty() {
-                        remaining = remaining.subtract_box(&b);
+                }
+                if let Some(p) = rule_piece(&pr.rule, family, direction, is_group) {
+                    pieces.push(p);
+                    owners.push(Decider::Rule(i));
+                }
+            }
+            let swept = super::sweep::sweep(&space, &pieces);
+            for ((owner, m), d) in owners.iter().zip(swept.matched).zip(swept.decided) {
+                match *owner {
+                    Decider::Rule(i) => {
+                        if let Some(slot) = policy.matched.get_mut(i) {
+                            slot.extend_disjoint(m);
+                        }
                         if let Some(slot) = policy.decided.get_mut(i) {
                             slot.extend_disjoint(d);
                         }
                     }
+                    Decider::Inner(i) => {
+                        if let Some(slot) = policy.inner.get_mut(i) {
+                            slot.1.extend_disjoint(d);
+                        }
+                    }
+                    Decider::Default => {}
                 }
             }
+            policy.default.extend_disjoint(swept.default);
         }
-        policy.default.extend_disjoint(remaining);
         policy.space.extend_disjoint(class.space);
     }
     policy

@@ -12,6 +12,7 @@ use super::interval::IntervalSet;
 use crate::model::{Direction, Family, Packet, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
 
 /// Field indexes of a box's intervals.
 pub const PEER: usize = 0;
@@ -177,11 +178,32 @@ const DOCUMENTATION: [&str; 4] = [
 
 /// The internet addresses of a family (SPEC §8: every address outside the special ranges).
 pub fn internet(f: Family) -> IntervalSet {
-    IntervalSet::range(0, addr_max(f)).difference(&nets_set(f, &parse_nets(&NOT_INTERNET)))
+    static SETS: OnceLock<[IntervalSet; 2]> = OnceLock::new();
+    let sets = SETS.get_or_init(|| {
+        [Family::V4, Family::V6].map(|f| {
+            IntervalSet::range(0, addr_max(f)).difference(&nets_set(f, &parse_nets(&NOT_INTERNET)))
+        })
+    });
+    pick(sets, f).clone()
 }
 
-fn documentation(f: Family) -> IntervalSet {
-    nets_set(f, &parse_nets(&DOCUMENTATION))
+fn pick(sets: &[IntervalSet; 2], f: Family) -> &IntervalSet {
+    let [v4, v6] = sets;
+    match f {
+        Family::V4 => v4,
+        Family::V6 => v6,
+    }
+}
+
+/// The internet addresses of a family outside the documentation ranges: the peers a
+/// witness prefers.
+fn good_peers(f: Family) -> &'static IntervalSet {
+    static SETS: OnceLock<[IntervalSet; 2]> = OnceLock::new();
+    let sets = SETS.get_or_init(|| {
+        [Family::V4, Family::V6]
+            .map(|f| internet(f).difference(&nets_set(f, &parse_nets(&DOCUMENTATION))))
+    });
+    pick(sets, f)
 }
 
 /// One box of the packet space: a family, a protocol set and four intervals
@@ -388,12 +410,28 @@ impl Region {
     /// The intersection.
     pub fn intersect(&self, o: &Region) -> Region {
         let mut boxes = Vec::new();
-        for a in &self.boxes {
-            for b in &o.boxes {
+        if self.boxes.len().saturating_mul(o.boxes.len()) <= 64 {
+            for a in &self.boxes {
+                for b in &o.boxes {
+                    if let Some(c) = a.intersect(b) {
+                        boxes.push(c);
+                    }
+                }
+            }
+            return Region { boxes };
+        }
+        let (small, large) = if self.boxes.len() <= o.boxes.len() {
+            (self, o)
+        } else {
+            (o, self)
+        };
+        let index = PeerIndex::new(&large.boxes);
+        for a in &small.boxes {
+            index.for_overlapping(a, |b| {
                 if let Some(c) = a.intersect(b) {
                     boxes.push(c);
                 }
-            }
+            });
         }
         Region { boxes }
     }
@@ -409,14 +447,41 @@ impl Region {
 
     /// The packets of `self` not in `o`.
     pub fn difference(&self, o: &Region) -> Region {
-        let mut cur = self.clone();
-        for b in &o.boxes {
-            if cur.is_empty() {
-                break;
+        if o.boxes.len() <= 4 {
+            let mut cur = self.clone();
+            for b in &o.boxes {
+                if cur.is_empty() {
+                    break;
+                }
+                cur = cur.subtract_box(b);
             }
-            cur = cur.subtract_box(b);
+            return cur;
         }
-        cur
+        // Each box of `self` loses only the boxes of `o` that overlap it.
+        let index = PeerIndex::new(&o.boxes);
+        let mut out = Vec::with_capacity(self.boxes.len());
+        let mut hits: Vec<&PacketBox> = Vec::new();
+        for a in &self.boxes {
+            hits.clear();
+            index.for_overlapping(a, |b| hits.push(b));
+            if hits.is_empty() {
+                out.push(*a);
+                continue;
+            }
+            let mut cur = vec![*a];
+            for b in &hits {
+                if cur.is_empty() {
+                    break;
+                }
+                let mut next = Vec::with_capacity(cur.len());
+                for c in &cur {
+                    c.subtract_into(b, &mut next);
+                }
+                cur = next;
+            }
+            out.extend(cur);
+        }
+        Region { boxes: out }
     }
 
     /// The union (the boxes of `o` outside `self` are added).
@@ -499,9 +564,8 @@ impl Region {
             } else {
                 3
             };
-            let good = internet(b.family)
-                .difference(&documentation(b.family))
-                .intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1));
+            let good =
+                good_peers(b.family).intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1));
             let not_public = if good.is_empty() {
                 2
             } else if b.family == Family::V6 && good.intersect(&global_v6()).is_empty() {
@@ -521,6 +585,43 @@ impl Region {
         };
         let b = self.boxes.iter().min_by_key(|b| rank(b))?;
         Some(box_witness(b, direction))
+    }
+}
+
+/// Boxes sorted by the low end of their peer interval, with the running maximum of the
+/// high ends: the boxes overlapping a box are found without testing all of them.
+struct PeerIndex<'a> {
+    sorted: Vec<&'a PacketBox>,
+    max_hi: Vec<u128>,
+}
+
+impl<'a> PeerIndex<'a> {
+    fn new(boxes: &'a [PacketBox]) -> PeerIndex<'a> {
+        let mut sorted: Vec<&PacketBox> = boxes.iter().collect();
+        sorted.sort_by_key(|b| b.iv[PEER].0);
+        let mut max_hi = Vec::with_capacity(sorted.len());
+        let mut m = 0u128;
+        for b in &sorted {
+            m = m.max(b.iv[PEER].1);
+            max_hi.push(m);
+        }
+        PeerIndex { sorted, max_hi }
+    }
+
+    /// Calls `f` on every box that overlaps `a`.
+    fn for_overlapping(&self, a: &PacketBox, mut f: impl FnMut(&'a PacketBox)) {
+        let (lo, hi) = a.iv[PEER];
+        let end = self.sorted.partition_point(|b| b.iv[PEER].0 <= hi);
+        for j in (0..end).rev() {
+            if self.max_hi.get(j).is_none_or(|m| *m < lo) {
+                break;
+            }
+            if let Some(b) = self.sorted.get(j) {
+                if b.overlaps(a) {
+                    f(b);
+                }
+            }
+        }
     }
 }
 
@@ -568,9 +669,7 @@ fn global_v6() -> IntervalSet {
 
 fn pick_addr(family: Family, r: (u128, u128), prefer_public: bool) -> u128 {
     if prefer_public {
-        let mut good = internet(family)
-            .difference(&documentation(family))
-            .intersect(&IntervalSet::range(r.0, r.1));
+        let mut good = good_peers(family).intersect(&IntervalSet::range(r.0, r.1));
         // IPv6: a global unicast address (2000::/3) reads better than `::3`.
         let global = good.intersect(&global_v6());
         if family == Family::V6 && !global.is_empty() {

@@ -25,41 +25,64 @@ fn decider(d: &Decision) -> String {
         .to_string()
 }
 
-/// Checks the witness of every lint finding.
+/// Checks the witness of every lint finding, for every target it lists (a merged finding
+/// carries one witness per target).
 pub fn check_findings(world: &World, findings: &[Finding]) -> Result<(), String> {
     for f in findings {
-        let (Some(w), Some(direction), Some(target)) = (&f.witness, f.direction, f.targets.first())
-        else {
-            if matches!(
-                f.kind,
-                "shadowed" | "redundant" | "tie-overlap" | "exposure"
-            ) {
-                return Err(format!("{} finding without a witness: {f:?}", f.kind));
-            }
-            continue;
-        };
-        let d = decide(world, target, w, direction)?;
-        let by = decider(&d);
-        let rule = f.rule.clone().unwrap_or_default();
-        let ok = match f.kind {
-            "shadowed" | "tie-overlap" => f.covering.contains(&by),
-            "redundant" => by == rule,
-            "exposure" => d.verdict == Verdict::Accept && (f.rule.is_none() || by == rule),
-            _ => true,
-        };
-        if !ok {
-            return Err(format!("witness of {f:?} decided {d:?}"));
+        if f.witnesses.len() != f.targets.len() {
+            return Err(format!("finding without one witness per target: {f:?}"));
         }
-        // A shadowed or tie-overlap witness must be matched by the rule itself.
-        if matches!(f.kind, "shadowed" | "tie-overlap" | "redundant") {
-            let t = reference::resolve_target(world, w, Some(target), direction)
-                .map_err(|e| e.to_string())?;
-            let (g, r) = world
-                .rule(&rule)
-                .ok_or("rule of a finding not in the world")?;
-            if !reference::rule_matches(world, g, r, w, direction, &t) {
-                return Err(format!("witness of {f:?} is not matched by its rule"));
-            }
+        if f.witnesses.first().copied().flatten() != f.witness {
+            return Err(format!("first witness is not the finding's witness: {f:?}"));
+        }
+        for (target, w) in f.targets.iter().zip(f.witnesses.iter()) {
+            check_witness(world, f, target, w.as_ref())?;
+        }
+    }
+    Ok(())
+}
+
+fn check_witness(
+    world: &World,
+    f: &Finding,
+    target: &str,
+    w: Option<&sgsim::model::Packet>,
+) -> Result<(), String> {
+    let (Some(w), Some(direction)) = (w, f.direction) else {
+        if matches!(
+            f.kind,
+            "shadowed" | "redundant" | "tie-overlap" | "exposure"
+        ) {
+            return Err(format!(
+                "{} finding without a witness for {target}: {f:?}",
+                f.kind
+            ));
+        }
+        return Ok(());
+    };
+    let d = decide(world, target, w, direction)?;
+    let by = decider(&d);
+    let rule = f.rule.clone().unwrap_or_default();
+    let ok = match f.kind {
+        "shadowed" | "tie-overlap" => f.covering.contains(&by),
+        "redundant" => by == rule,
+        "exposure" => d.verdict == Verdict::Accept && (f.rule.is_none() || by == rule),
+        _ => true,
+    };
+    if !ok {
+        return Err(format!("witness {w:?} of {f:?} for {target} decided {d:?}"));
+    }
+    // A shadowed or tie-overlap witness must be matched by the rule itself.
+    if matches!(f.kind, "shadowed" | "tie-overlap" | "redundant") {
+        let t = reference::resolve_target(world, w, Some(target), direction)
+            .map_err(|e| e.to_string())?;
+        let (g, r) = world
+            .rule(&rule)
+            .ok_or("rule of a finding not in the world")?;
+        if !reference::rule_matches(world, g, r, w, direction, &t) {
+            return Err(format!(
+                "witness {w:?} of {f:?} for {target} is not matched by its rule"
+            ));
         }
     }
     Ok(())
