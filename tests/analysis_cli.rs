@@ -443,3 +443,36 @@ private_ips = ["192.168.1.11"]
     let json = shadowed.to_json();
     assert_eq!(json["witnesses"][1]["target"], "i-two");
 }
+
+#[test]
+fn lint_names_groups_beside_ids() {
+    let (_, out, _) = sgsim(&["lint", "--world", "examples/analysis/exposure.toml"]);
+    assert!(
+        out.contains("high exposure i-web ingress sgr-web-ssh6 in sg-web (web): "),
+        "{out}"
+    );
+    assert!(out.contains("sgr-db-ssh in sg-db (db): "), "{out}");
+    let (_, out, _) = sgsim(&[
+        "lint",
+        "--world",
+        "examples/analysis/exposure.toml",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        let want = match f["group"].as_str() {
+            Some("sg-web") => "web",
+            Some("sg-db") => "db",
+            other => panic!("unexpected group {other:?}: {f}"),
+        };
+        assert_eq!(f["group_name"], want, "{f}");
+    }
+    // A world without names shows the id alone and a null name.
+    let (_, out, _) = sgsim(&["lint", "--world", "examples/analysis/before.toml", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for f in v["findings"].as_array().unwrap() {
+        assert!(f["group_name"].is_null(), "{f}");
+    }
+}

@@ -60,6 +60,8 @@ pub struct Finding {
     pub rule: Option<String>,
     /// The rule's group (or the group concerned).
     pub group: Option<String>,
+    /// That group's name, where the world gives it one (shown beside the id).
+    pub group_name: Option<String>,
     /// What covers the rule: rule ids, an inner-access group id, or `default`.
     pub covering: Vec<String>,
     /// Whether a covering rule has the other action (shadowed only).
@@ -85,6 +87,7 @@ impl Finding {
             "direction": self.direction.map(Direction::as_str),
             "rule": self.rule,
             "group": self.group,
+            "group_name": self.group_name,
             "covering": self.covering,
             "different_action": self.different_action,
             "witness": self.witness.as_ref().map(crate::packet::format_packet),
@@ -118,7 +121,15 @@ impl Finding {
             s.push_str(&format!(" {r}"));
         }
         if let Some(g) = &self.group {
-            s.push_str(&format!(" ({g})"));
+            let group = crate::explain::GroupName {
+                id: g,
+                name: self.group_name.as_deref(),
+            };
+            // `sgr-1 in sg-web (web)` after a rule, `(sg-web (web))` alone.
+            match self.rule {
+                Some(_) => s.push_str(&format!(" in {group}")),
+                None => s.push_str(&format!(" ({group})")),
+            }
         }
         s.push_str(&format!(": {}", self.detail));
         if let Some(w) = &self.witness {
@@ -186,7 +197,16 @@ pub fn lint(world: &World, to: &[String]) -> Result<Vec<Finding>, UnknownTarget>
         all.extend(r?);
     }
     all.extend(group_quota(world, to));
-    Ok(merge(all))
+    let mut out = merge(all);
+    for f in &mut out {
+        f.group_name = f
+            .group
+            .as_deref()
+            .and_then(|g| world.group(g))
+            .map(|g| g.name.clone())
+            .filter(|n| !n.is_empty());
+    }
+    Ok(out)
 }
 
 fn merge(all: Vec<Finding>) -> Vec<Finding> {
@@ -233,6 +253,7 @@ fn base(p: &Policy, kind: &'static str, severity: Severity) -> Finding {
         direction: Some(p.direction),
         rule: None,
         group: None,
+        group_name: None,
         covering: Vec::new(),
         different_action: None,
         witness: None,
@@ -581,6 +602,7 @@ fn group_quota(world: &World, to: &[String]) -> Vec<Finding> {
                 direction: None,
                 rule: None,
                 group: Some(g.id.clone()),
+                group_name: None,
                 covering: Vec::new(),
                 different_action: None,
                 witness: None,
@@ -611,6 +633,7 @@ fn eni_quota(world: &World, id: &str) -> Option<Finding> {
         direction: None,
         rule: None,
         group: None,
+        group_name: None,
         covering: Vec::new(),
         different_action: None,
         witness: None,
