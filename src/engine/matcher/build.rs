@@ -182,22 +182,41 @@ impl Hasher for MixHasher {
 /// A hash map with [`MixHasher`].
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
 
+/// A bucket key: the entry's peer and local addresses and protocol-and-port word, masked
+/// by a tuple.
+type Key<A> = (A, A, u32);
+
+impl Tuple {
+    /// The key of an entry's bucket in a table of this tuple.
+    fn key<A: Bits>(&self, e: &Entry<A>) -> Key<A> {
+        (
+            e.peer.and(A::mask(self.peer_len)),
+            e.local.and(A::mask(self.local_len)),
+            pd_word(e.proto, e.dport_lo) & self.pd_mask(),
+        )
+    }
+}
+
 /// A table under construction.
 struct TableBuild<A: Bits> {
     tuple: Tuple,
     min_order: u32,
-    buckets: FastMap<(A, A, u32), Vec<u32>>,
+    buckets: FastMap<Key<A>, Vec<u32>>,
 }
 
-impl<A: Bits> TableBuild<A> {
-    /// The key of an entry's bucket in this table.
-    fn key(&self, e: &Entry<A>) -> (A, A, u32) {
-        (
-            e.peer.and(A::mask(self.tuple.peer_len)),
-            e.local.and(A::mask(self.tuple.local_len)),
-            pd_word(e.proto, e.dport_lo) & self.tuple.pd_mask(),
-        )
-    }
+/// The tables of one tuple, in creation order, with per bucket key the first of them whose
+/// bucket for that key still has room. Entries of a key fill its buckets along the chain in
+/// order (an entry takes the first with room; a new table of the tuple is opened only when
+/// all are full for the opening entry's key), so the full ones are a prefix of the chain
+/// and one index per key says where the room starts.
+struct Chain<A: Bits> {
+    tuple: Tuple,
+    spec: u32,
+    /// Indexes into the table builds, in creation order.
+    tables: Vec<usize>,
+    /// For keys whose first buckets are full: the chain position of the first with room
+    /// (absent: 0).
+    room: FastMap<Key<A>, usize>,
 }
 
 /// Rounds a prefix length down for a new table's tuple, so that neighbouring lengths share it.
@@ -249,43 +268,76 @@ impl<A: Bits> Classifier<A> {
     /// table that admits them and whose bucket has room, else open a new table.
     pub(super) fn build_with(entries: &[Entry<A>], params: Params) -> Classifier<A> {
         let mut builds: Vec<TableBuild<A>> = Vec::new();
-        // Table indexes by decreasing specificity, for choosing where an entry goes.
-        let mut by_spec: Vec<usize> = Vec::new();
+        // The tables are tried by decreasing specificity, then creation; the tables of one
+        // tuple are grouped in a chain, so that per entry one look-up per admitting tuple
+        // (not per table) finds its table.
+        let mut chains: Vec<Chain<A>> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let idx = i as u32; // INVARIANT: entries.len() < u32::MAX (checked by compile).
-            let mut placed = false;
-            for &t in &by_spec {
-                let Some(tb) = builds.get_mut(t) else {
-                    continue;
-                };
-                if !tb.tuple.admits(e) {
-                    continue;
-                }
-                let key = tb.key(e);
-                let bucket = tb.buckets.entry(key).or_default();
-                if bucket.len() < params.cap {
-                    bucket.push(idx);
-                    placed = true;
+            // (chain, chain position, table) of the first table that admits `e` with room.
+            let mut best: Option<(usize, usize, usize)> = None;
+            let mut best_spec = 0;
+            for (ci, ch) in chains.iter().enumerate() {
+                if best.is_some() && ch.spec < best_spec {
                     break;
                 }
-            }
-            if !placed {
-                let tuple = new_tuple(e, params.step, |t| builds.iter().any(|b| b.tuple == *t));
-                let mut tb = TableBuild {
-                    tuple,
-                    min_order: e.order,
-                    buckets: FastMap::default(),
+                if !ch.tuple.admits(e) {
+                    continue;
+                }
+                let pos = ch.room.get(&ch.tuple.key(e)).copied().unwrap_or(0);
+                let Some(&t) = ch.tables.get(pos) else {
+                    continue;
                 };
-                let key = tb.key(e);
-                tb.buckets.insert(key, vec![idx]);
-                builds.push(tb);
-                let new = builds.len() - 1;
-                let spec = tuple.specificity();
-                let pos = by_spec
-                    .iter()
-                    .position(|&t| builds.get(t).is_some_and(|b| b.tuple.specificity() < spec))
-                    .unwrap_or(by_spec.len());
-                by_spec.insert(pos, new);
+                if best.is_none_or(|(_, _, bt)| t < bt) {
+                    best = Some((ci, pos, t));
+                    best_spec = ch.spec;
+                }
+            }
+            let (ci, pos, t) = match best {
+                Some(b) => b,
+                None => {
+                    let tuple = new_tuple(e, params.step, |t| chains.iter().any(|c| c.tuple == *t));
+                    let t = builds.len();
+                    builds.push(TableBuild {
+                        tuple,
+                        min_order: e.order,
+                        buckets: FastMap::default(),
+                    });
+                    let ci = match chains.iter().position(|c| c.tuple == tuple) {
+                        Some(ci) => ci,
+                        None => {
+                            let spec = tuple.specificity();
+                            let ci = chains
+                                .iter()
+                                .position(|c| c.spec < spec)
+                                .unwrap_or(chains.len());
+                            chains.insert(
+                                ci,
+                                Chain {
+                                    tuple,
+                                    spec,
+                                    tables: Vec::new(),
+                                    room: FastMap::default(),
+                                },
+                            );
+                            ci
+                        }
+                    };
+                    let Some(ch) = chains.get_mut(ci) else {
+                        continue;
+                    };
+                    ch.tables.push(t);
+                    (ci, ch.tables.len() - 1, t)
+                }
+            };
+            let (Some(ch), Some(tb)) = (chains.get_mut(ci), builds.get_mut(t)) else {
+                continue;
+            };
+            let key = ch.tuple.key(e);
+            let bucket = tb.buckets.entry(key).or_default();
+            bucket.push(idx);
+            if bucket.len() >= params.cap {
+                ch.room.insert(key, pos + 1);
             }
         }
         // Lay out: entries grouped by bucket, tables in creation (= min order) order.
