@@ -274,7 +274,7 @@ impl<A: Bits> Classifier<A> {
         let mut chains: Vec<Chain<A>> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let idx = i as u32; // INVARIANT: entries.len() < u32::MAX (checked by compile).
-            // (chain, chain position, table) of the first table that admits `e` with room.
+                                // (chain, chain position, table) of the first table that admits `e` with room.
             let mut best: Option<(usize, usize, usize)> = None;
             let mut best_spec = 0;
             for (ci, ch) in chains.iter().enumerate() {

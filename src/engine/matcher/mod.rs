@@ -243,17 +243,29 @@ impl Matcher {
             return Err(too_many());
         }
         // The total decision order: rank, drop before accept, id bytes, then index.
-        let mut idx: Vec<u32> = (0..rules.len() as u32).collect();
-        idx.sort_by(|&a, &b| {
-            let key = |i: u32| {
-                rules
-                    .get(i as usize)
-                    .map(|r| (r.rank, r.policy != Policy::Drop, r.id.as_bytes()))
-            };
-            key(a).cmp(&key(b))
-        });
+        // The keys are gathered first and sorted in place (the index makes them unique, so
+        // an unstable sort gives the stable order), with the id's first eight bytes as a
+        // number (zero-padded, which orders as the bytes do) so that most comparisons touch
+        // neither the rules nor the ids' heap bytes: sorting indexes that point back into a
+        // million rules was most of the build at that size, for the cache misses.
+        let prefix = |id: &[u8]| {
+            let mut b = [0u8; 8];
+            for (d, s) in b.iter_mut().zip(id) {
+                *d = *s;
+            }
+            u64::from_be_bytes(b)
+        };
+        let mut keyed: Vec<(u32, bool, u64, &[u8], u32)> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let id = r.id.as_bytes();
+                (r.rank, r.policy != Policy::Drop, prefix(id), id, i as u32)
+            })
+            .collect();
+        keyed.sort_unstable();
         let mut order = vec![0u32; rules.len()];
-        for (pos, &i) in idx.iter().enumerate() {
+        for (pos, &(.., i)) in keyed.iter().enumerate() {
             if let Some(o) = order.get_mut(i as usize) {
                 *o = pos as u32;
             }
