@@ -8,7 +8,7 @@ use sgsim::replay::gen::{generate, write_aws, write_csv, write_json, GenOptions,
 use sgsim::replay::local::{read_all, replay};
 use sgsim::replay::{Decider, InputFormat};
 use sgsim_replay::run;
-use std::path::PathBuf;
+use std::path::Path;
 use support::{job, key, replayed, root, what_if_world, write_parquet, Key, TempDir};
 
 /// The oracle's tally of `files` (not Parquet) and the engine's tally of `engine_files`.
@@ -32,7 +32,7 @@ fn compare(
     (key(&oracle, 0), key(&engine, line_shift))
 }
 
-fn path(p: &PathBuf) -> String {
+fn path(p: &Path) -> String {
     p.to_string_lossy().to_string()
 }
 
@@ -209,7 +209,7 @@ fn sls_json_with_mixed_values_and_bad_records() {
     rows[3] = rows[3].replacen(",6,", ",tcp,", 1);
     let c = path(&dir.join("bad.csv"));
     std::fs::write(&c, rows.join("\n") + "\n").unwrap();
-    let e = run(&job(&[c.clone()], 1), replayed(&world), None).unwrap_err();
+    let e = run(&job(std::slice::from_ref(&c), 1), replayed(&world), None).unwrap_err();
     assert!(
         e.starts_with(&format!("{c} line 4: field `protocol`")),
         "{e}"
@@ -231,7 +231,12 @@ fn a_format_can_be_forced_and_missing_files_are_named() {
     assert!(t.decided > 0);
     for f in ["nope.csv", "nope.jsonl", "nope.parquet", "nope.log"] {
         let missing = path(&dir.join(f));
-        let e = run(&job(&[missing.clone()], 1), replayed(&world), None).unwrap_err();
+        let e = run(
+            &job(std::slice::from_ref(&missing), 1),
+            replayed(&world),
+            None,
+        )
+        .unwrap_err();
         assert!(e.starts_with(&format!("{missing}: ")), "{e}");
     }
 }
