@@ -172,15 +172,21 @@ fn a_long_lock_wait_is_said_once() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Starts a `--calls` run of `n` rule additions, reads its responses as they come, stops it
-/// with `signal` after `after` of them, and checks every reported call is in the file.
-fn interrupted_run_keeps_what_it_reported(name: &str, signal: &str, n: u32, after: usize) {
-    let dir = temp_dir(name);
+/// Writes `WORLD` and a calls file of `n` rule additions into `dir` and starts
+/// `sgsim call --json --calls` on them: the child and the lines of its stdout.
+fn start_calls_run(
+    dir: &Path,
+    n: u32,
+    stderr: Stdio,
+) -> (
+    Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
     std::fs::write(dir.join("w.toml"), WORLD).unwrap();
     let calls: String = (1..=n).map(|p| authorize(p) + "\n").collect();
     std::fs::write(dir.join("calls.txt"), calls).unwrap();
     let mut child = sgsim(
-        &dir,
+        dir,
         &[
             "call",
             "--world",
@@ -191,11 +197,18 @@ fn interrupted_run_keeps_what_it_reported(name: &str, signal: &str, n: u32, afte
         ],
     )
     .stdout(Stdio::piped())
-    .stderr(Stdio::null())
+    .stderr(stderr)
     .spawn()
     .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
+    (child, std::io::BufReader::new(stdout).lines())
+}
+
+/// Starts a `--calls` run of `n` rule additions, reads its responses as they come, stops it
+/// with `signal` after `after` of them, and checks every reported call is in the file.
+fn interrupted_run_keeps_what_it_reported(name: &str, signal: &str, n: u32, after: usize) {
+    let dir = temp_dir(name);
+    let (mut child, mut lines) = start_calls_run(&dir, n, Stdio::null());
     let mut reported = 0usize;
     while reported < after {
         match lines.next() {
@@ -254,27 +267,8 @@ fn sigint_during_a_calls_run_keeps_every_reported_call() {
 fn a_hand_edit_during_a_calls_run_is_not_overwritten() {
     let dir = temp_dir("handedit");
     let w = dir.join("w.toml");
-    std::fs::write(&w, WORLD).unwrap();
     let n = 20000u32;
-    let calls: String = (1..=n).map(|p| authorize(p) + "\n").collect();
-    std::fs::write(dir.join("calls.txt"), calls).unwrap();
-    let mut child = sgsim(
-        &dir,
-        &[
-            "call",
-            "--world",
-            "w.toml",
-            "--json",
-            "--calls",
-            "calls.txt",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
+    let (child, mut lines) = start_calls_run(&dir, n, Stdio::piped());
     let mut reported = 0usize;
     // The first responses are printed once their write is on disk.
     while reported < 50 {
