@@ -3,7 +3,6 @@
 use super::check::DirectionArg;
 use clap::Args;
 use sgsim::analysis::audit::{audit, Source};
-use sgsim::world_file;
 use std::path::PathBuf;
 
 /// Arguments of `sgsim audit`.
@@ -28,7 +27,7 @@ pub struct AuditArgs {
 
 /// Runs `sgsim audit`; returns the exit status (0, or 2 on error).
 pub fn run(args: &AuditArgs) -> i32 {
-    let world = match world_file::load(&args.world) {
+    let world = match super::read_world(&args.world) {
         Ok(w) => w,
         Err(e) => {
             super::error(e);

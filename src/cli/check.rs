@@ -88,9 +88,8 @@ fn split_packet_hint(words: &[String]) -> String {
 
 /// Runs `sgsim check`; returns the exit status.
 pub fn run(args: &CheckArgs) -> i32 {
-    // The journal of a running `sgsim serve` is folded in.
-    let world = match sgsim::journal::load(&args.world) {
-        Ok(l) => l.world,
+    let world = match super::read_world(&args.world) {
+        Ok(w) => w,
         Err(e) => {
             super::error(e);
             return 2;

@@ -5,7 +5,7 @@ use clap::Args;
 use sgsim::analysis::diff::diff;
 use sgsim::api::{self, CallContext};
 use sgsim::model::World;
-use sgsim::world_file::{self, io_reason};
+use sgsim::world_file::io_reason;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `sgsim diff`.
@@ -69,15 +69,15 @@ fn apply_calls(world: &mut World, calls: &[(usize, String)], origin: &str) -> Re
 
 fn worlds(args: &DiffArgs) -> Result<(World, World), String> {
     if let (Some(old), Some(new)) = (&args.old, &args.new) {
-        let a = world_file::load(old).map_err(|e| e.to_string())?;
-        let b = world_file::load(new).map_err(|e| e.to_string())?;
+        let a = super::read_world(old)?;
+        let b = super::read_world(new)?;
         return Ok((a, b));
     }
     let path = args
         .world
         .as_ref()
         .ok_or("give OLD NEW, or --world with --call, --calls or --plan")?;
-    let old = world_file::load(path).map_err(|e| e.to_string())?;
+    let old = super::read_world(path)?;
     let mut new = old.clone();
     if let Some(q) = &args.call {
         apply_calls(&mut new, &[(0, q.clone())], "--call")?;

@@ -6,7 +6,6 @@ use sgsim::analysis::explain::{explain, Explanation};
 use sgsim::explain::{Explainer, GroupName};
 use sgsim::model::{SecurityGroup, Verdict, World};
 use sgsim::packet::{format_packet, parse_packet};
-use sgsim::world_file;
 use std::path::PathBuf;
 
 /// Arguments of `sgsim explain`.
@@ -30,7 +29,7 @@ pub struct ExplainArgs {
 
 /// Runs `sgsim explain`; returns the exit status (0 accept, 1 drop, 2 error).
 pub fn run(args: &ExplainArgs) -> i32 {
-    let world = match world_file::load(&args.world) {
+    let world = match super::read_world(&args.world) {
         Ok(w) => w,
         Err(e) => {
             super::error(e);

@@ -2,7 +2,6 @@
 
 use clap::{Args, ValueEnum};
 use sgsim::analysis::lint::{lint, Severity};
-use sgsim::world_file;
 use std::path::PathBuf;
 
 /// The smallest severity that fails the command.
@@ -39,7 +38,7 @@ pub struct LintArgs {
 
 /// Runs `sgsim lint`; returns the exit status.
 pub fn run(args: &LintArgs) -> i32 {
-    let world = match world_file::load(&args.world) {
+    let world = match super::read_world(&args.world) {
         Ok(w) => w,
         Err(e) => {
             super::error(e);

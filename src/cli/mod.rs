@@ -79,6 +79,12 @@ enum Command {
     },
 }
 
+/// The world a command reads: the file with the journal of a running `sgsim serve`
+/// folded in, so every command sees serve's acknowledged calls.
+pub fn read_world(path: &std::path::Path) -> Result<sgsim::model::World, String> {
+    sgsim::journal::load(path).map(|l| l.world)
+}
+
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> i32 {
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);

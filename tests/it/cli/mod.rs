@@ -2,4 +2,5 @@
 
 mod call;
 mod commands;
+mod journal;
 mod names;
