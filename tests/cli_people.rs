@@ -338,9 +338,12 @@ fn a_man_page_per_subcommand() {
     for flag in ["\\-\\-batch", "\\-\\-threads", "\\-\\-world"] {
         assert!(r.stdout.contains(flag), "{flag} missing: {}", r.stdout);
     }
+    let version = concat!("v", env!("CARGO_PKG_VERSION"));
+    assert!(r.stdout.contains(version), "no version: {}", r.stdout);
     let r = run(&["man", "scenario", "run"], None);
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(r.stdout.contains(".TH sgsim-scenario-run 1"), "{r:#?}");
+    assert!(r.stdout.contains(version), "no version: {}", r.stdout);
     let r = run(&["man", "nope"], None);
     assert_error(&r, &["no command `nope`", "check", "scenario"]);
 

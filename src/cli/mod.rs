@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 
 /// sgsim: simulate Alibaba Cloud ECS security groups and decide packets against them.
 #[derive(Debug, Parser)]
-#[command(name = "sgsim", version, about, long_about = None)]
+#[command(name = "sgsim", version, propagate_version = true, about, long_about = None)]
 pub struct Cli {
     /// No notes, warnings, hints or progress on stderr (errors are still printed).
     #[arg(short, long, global = true)]
