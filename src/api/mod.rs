@@ -63,10 +63,11 @@ impl CallContext {
     }
 }
 
-/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-fn iso8601(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
+/// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC; times before 1970
+/// count back from it).
+pub fn format_timestamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's civil-from-days.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -83,6 +84,10 @@ fn iso8601(secs: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+fn iso8601(secs: u64) -> String {
+    format_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// The answer to a call: the HTTP status and the JSON body the cloud would send.

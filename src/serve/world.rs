@@ -313,6 +313,41 @@ impl WorldHandle {
         self.checkpoint(&mut open);
     }
 
+    /// Appends `lines` to the open journal (the one of `snap`'s base). When that fails, a
+    /// partly written tail is cut off, so later entries are not hidden behind it; if the cut
+    /// fails too, the journal is not used again until a checkpoint (`snap` is published
+    /// without a base).
+    fn append_or_cut(
+        &self,
+        snap: &Snapshot,
+        open: &mut Option<(String, std::fs::File)>,
+        lines: &str,
+    ) -> std::io::Result<()> {
+        let Some((_, file)) = open.as_mut() else {
+            return Err(std::io::Error::other("the journal is not open"));
+        };
+        let before = file.metadata().map(|m| m.len());
+        let Err(e) = journal::append(file, lines) else {
+            return Ok(());
+        };
+        let cut = before.and_then(|len| {
+            file.set_len(len)?;
+            file.sync_data()
+        });
+        if cut.is_err() {
+            *open = None;
+            self.publish(Arc::new(Snapshot {
+                world: snap.world.clone(),
+                stamp: snap.stamp,
+                base: String::new(),
+                entries: snap.entries,
+                calls: snap.calls,
+                cache: ResponseCache::default(),
+            }));
+        }
+        Err(e)
+    }
+
     /// Puts in place a checkpoint serialized, written and synced off the writer thread: a
     /// marker in the journal (the new file, whose bytes hash to `new_base`, holds its first
     /// `snap.calls` calls), then the rename. Dropped (the prepared file removed) when the
@@ -335,33 +370,19 @@ impl WorldHandle {
         {
             return;
         }
-        let Some((base, file)) = open.as_mut().filter(|(b, _)| *b == cur.base) else {
+        if open.as_ref().is_none_or(|(b, _)| *b != cur.base) {
             return;
-        };
-        let before = file.metadata().map(|m| m.len());
-        if journal::append(file, &journal::marker_line(&new_base, snap.calls)).is_err() {
-            // As in commit: cut a torn marker off, or stop using the journal.
-            let cut = before.and_then(|len| {
-                file.set_len(len)?;
-                file.sync_data()
-            });
-            if cut.is_err() {
-                *open = None;
-                self.publish(Arc::new(Snapshot {
-                    world: cur.world.clone(),
-                    stamp: cur.stamp,
-                    base: String::new(),
-                    entries: cur.entries,
-                    calls: cur.calls,
-                    cache: ResponseCache::default(),
-                }));
-            }
+        }
+        let marker = journal::marker_line(&new_base, snap.calls);
+        if self.append_or_cut(&cur, open, &marker).is_err() {
             return;
         }
         if prepared.commit().is_err() {
             return; // the marker names a file that never came: harmless
         }
-        base.clone_from(&new_base);
+        if let Some((base, _)) = open.as_mut() {
+            base.clone_from(&new_base);
+        }
         self.publish(Arc::new(Snapshot {
             world: cur.world.clone(),
             stamp: self.store.stamp(),
@@ -468,28 +489,10 @@ impl WorldHandle {
                 }
             }
         }
-        let Some((_, file)) = open.as_mut() else {
+        if open.is_none() {
             return fail("cannot write the journal");
-        };
-        let before = file.metadata().map(|m| m.len());
-        if let Err(e) = journal::append(file, &lines) {
-            // Cut a partly written tail off, so later entries are not hidden behind it;
-            // if that fails too, the journal is not used again until a checkpoint.
-            let cut = before.and_then(|len| {
-                file.set_len(len)?;
-                file.sync_data()
-            });
-            if cut.is_err() {
-                *open = None;
-                self.publish(Arc::new(Snapshot {
-                    world: snap.world.clone(),
-                    stamp: snap.stamp,
-                    base: String::new(),
-                    entries: snap.entries,
-                    calls: snap.calls,
-                    cache: ResponseCache::default(),
-                }));
-            }
+        }
+        if let Err(e) = self.append_or_cut(&snap, open, &lines) {
             return fail(&format!(
                 "cannot write the journal: {}",
                 world_file::io_reason(&e)
