@@ -177,31 +177,53 @@ pub fn parse_query(query: &str) -> Result<Params, QueryError> {
 /// Percent-decodes one name or value (`+` is a space); `at` is the piece's offset in the
 /// query, for the error message.
 fn decode(s: &str, at: usize) -> Result<String, QueryError> {
+    form_decode(s).map_err(|e| QueryError {
+        message: match e {
+            DecodeError::Escape(i) => format!(
+                "invalid percent-encoding `{}` in `{}` at column {}",
+                escape_at(s, i).escape_debug(),
+                s.escape_debug(),
+                at + i + 1
+            ),
+            DecodeError::Utf8 => format!(
+                "`{}` at column {} does not decode to UTF-8 text",
+                s.escape_debug(),
+                at + 1
+            ),
+        },
+    })
+}
+
+/// Why a piece of form text does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodeError {
+    /// A `%` at this byte offset is not followed by two hex digits.
+    Escape(usize),
+    /// The decoded bytes are not UTF-8.
+    Utf8,
+}
+
+/// The (at most three characters of the) bad escape at byte `i` of `s`, for messages.
+pub(crate) fn escape_at(s: &str, i: usize) -> String {
+    s.get(i..).unwrap_or("").chars().take(3).collect()
+}
+
+/// Percent-decodes form-encoded text (`application/x-www-form-urlencoded`: `%XX` is a
+/// byte, `+` is a space).
+pub(crate) fn form_decode(s: &str) -> Result<String, DecodeError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
             b'%' => {
-                let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
-                match (hex(i + 1), hex(i + 2)) {
-                    (Some(h), Some(l)) => {
-                        // Two hex digits are at most 255.
-                        out.push(u8::try_from(h * 16 + l).unwrap_or(u8::MAX));
-                        i += 3;
-                    }
-                    _ => {
-                        let shown: String = s.get(i..).unwrap_or("").chars().take(3).collect();
-                        return Err(QueryError {
-                            message: format!(
-                                "invalid percent-encoding `{}` in `{}` at column {}",
-                                shown.escape_debug(),
-                                s.escape_debug(),
-                                at + i + 1
-                            ),
-                        });
-                    }
-                }
+                let hex = |j: usize| bytes.get(j).and_then(|c| char::from(*c).to_digit(16));
+                let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) else {
+                    return Err(DecodeError::Escape(i));
+                };
+                // Two hex digits are at most 255.
+                out.push(u8::try_from(h * 16 + l).unwrap_or(u8::MAX));
+                i += 3;
             }
             b'+' => {
                 out.push(b' ');
@@ -213,13 +235,7 @@ fn decode(s: &str, at: usize) -> Result<String, QueryError> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| QueryError {
-        message: format!(
-            "`{}` at column {} does not decode to UTF-8 text",
-            s.escape_debug(),
-            at + 1
-        ),
-    })
+    String::from_utf8(out).map_err(|_| DecodeError::Utf8)
 }
 
 #[cfg(test)]
@@ -250,8 +266,14 @@ mod tests {
     fn decoding() {
         let p = parse_query("D=a+b%2Ac~d%2Be%3Df%26g%2Fh+%C3%A9%E4%B8%AD").unwrap();
         assert_eq!(p.get("D"), Some("a b*c~d+e=f&g/h é中"));
-        assert!(parse_query("D=%zz").is_err());
-        assert!(parse_query("D=%C3").is_err());
+        let e = parse_query("A=1&D=x%zz").unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid percent-encoding `%zz` in `x%zz` at column 8"
+        );
+        let e = parse_query("D=%C3").unwrap_err();
+        assert_eq!(e.message, "`%C3` at column 3 does not decode to UTF-8 text");
+        assert_eq!(form_decode("a%2"), Err(DecodeError::Escape(1)));
         assert!(parse_query("D=%").is_err());
     }
 

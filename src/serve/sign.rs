@@ -75,39 +75,15 @@ pub fn form_decode(text: &str) -> Result<Vec<(String, String)>, String> {
 
 /// Decodes one form-encoded name or value.
 fn form_decode_one(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hexval = |j: usize| bytes.get(j).and_then(|c| char::from(*c).to_digit(16));
-                match (hexval(i + 1), hexval(i + 2)) {
-                    (Some(h), Some(l)) => {
-                        out.push(u8::try_from(h * 16 + l).unwrap_or(u8::MAX));
-                        i += 3;
-                    }
-                    _ => {
-                        let shown: String = s.get(i..).unwrap_or("").chars().take(3).collect();
-                        return Err(format!(
-                            "invalid percent-encoding `{}` in `{}`",
-                            shown.escape_debug(),
-                            s.escape_debug()
-                        ));
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("`{}` is not UTF-8 text", s.escape_debug()))
+    use crate::api::request::{escape_at, form_decode, DecodeError};
+    form_decode(s).map_err(|e| match e {
+        DecodeError::Escape(i) => format!(
+            "invalid percent-encoding `{}` in `{}`",
+            escape_at(s, i).escape_debug(),
+            s.escape_debug()
+        ),
+        DecodeError::Utf8 => format!("`{}` is not UTF-8 text", s.escape_debug()),
+    })
 }
 
 /// Pairs sorted by name (then value), each as `pct(name)=pct(value)`, joined by `&`: the
