@@ -12,10 +12,11 @@
 //! | `support/` | case counts, temporary folders, running the binary, strategies, world generators |
 //! | `engine/` | the compiled matcher and world against the linear scan and the reference; ClassBench; generated worlds of real size |
 //! | `api/` | the API through the library: responses, atomicity, idempotence, properties |
-//! | `cli/` | the `sgsim` binary: `check`, batches, `scenario run`, `call`, exit codes, one-line errors |
+//! | `cli/` | the `sgsim` binary: `check`, batches, `scenario run`, `call`, exit codes, one-line errors, the command line's manners, the journal of a running serve |
 //! | `scenarios/` | the scenario suite under `scenarios/` and scenarios that name their world |
 //! | `parser/` | property tests of packet notation, CIDRs, port ranges and world files |
-//! | `world_file/` | world files: the examples' round trip and other fixed cases |
+//! | `serve/` | `sgsim serve` over loopback: HTTP API, signatures, limits, its files, `kill -9` under load |
+//! | `world_file/` | world files: the examples' round trip and other fixed cases; edits in place; safety of the file and of the store |
 //!
 //! Environment: `SGSIM_PROPTEST_CASES=N` runs every property of [`support::config`] (and the
 //! matcher properties) with N cases; `SGSIM_CLASSBENCH_DIR=DIR` runs the ClassBench
@@ -33,5 +34,7 @@ mod cli;
 mod engine;
 mod parser;
 mod scenarios;
+#[cfg(feature = "serve")]
+mod serve;
 mod support;
 mod world_file;

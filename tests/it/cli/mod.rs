@@ -4,3 +4,4 @@ mod call;
 mod commands;
 mod journal;
 mod names;
+mod people;

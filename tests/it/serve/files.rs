@@ -4,17 +4,7 @@
 //! names of temporary files are never followed; a lock replaced by a link while serve runs
 //! fails the write without touching the link's target.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-#![cfg(feature = "serve")]
-
-mod serve_common;
-
-use serve_common::*;
+use super::common::*;
 use sgsim::serve::client::Sig;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -2,13 +2,6 @@
 //! reference"): ids that keep counting, duplicate keys, bounded references, BOMs, bounded
 //! error quoting. Every test runs the built binary on files in a fresh temporary folder.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,17 +2,7 @@
 //! signatures, the rejections of SPEC §9 (none changing the world), the limits, sharing
 //! the file with `sgsim call`, packet queries, and a clean stop on SIGTERM.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-#![cfg(feature = "serve")]
-
-mod serve_common;
-
-use serve_common::*;
+use super::common::*;
 use sgsim::serve::client::{Client, Sig};
 use std::io::{Read, Write};
 use std::process::Command;

@@ -3,13 +3,6 @@
 //! wait is said, and a `--calls` run interrupted by SIGKILL or SIGINT keeps every call it
 //! reported.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,13 +1,6 @@
 //! A command line that fits people's habits (issue 8): bench flags checked, samples
 //! reported; and more of the command line's manners.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 

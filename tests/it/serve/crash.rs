@@ -1,17 +1,7 @@
 //! `kill -9` of `sgsim serve` under a write load: every acknowledged change is in the
 //! file, and the file is whole (it loads).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-#![cfg(feature = "serve")]
-
-mod serve_common;
-
-use serve_common::*;
+use super::common::*;
 use sgsim::serve::client::{Client, Sig};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
