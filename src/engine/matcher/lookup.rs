@@ -23,6 +23,20 @@ pub(super) fn marked(set: &[u64], rule: u32) -> bool {
         .is_some_and(|w| (w >> (rule & 63)) & 1 != 0)
 }
 
+/// The lanes of a group whose tag is `tag`, as the top bit of each matching lane's 16 bits
+/// (exact: no carries cross lanes).
+#[inline(always)]
+fn tagged_lanes(tags: [u16; LANES], tag: u16) -> u64 {
+    const LOW: u64 = 0x7FFF_7FFF_7FFF_7FFF;
+    const HIGH: u64 = 0x8000_8000_8000_8000;
+    let [a, b, c, d] = tags;
+    let word = u64::from(a) | u64::from(b) << 16 | u64::from(c) << 32 | u64::from(d) << 48;
+    let x = word ^ (u64::from(tag) * 0x0001_0001_0001_0001);
+    // A lane's top bit ends up set exactly when the lane is non-zero.
+    let nonzero = (((x & LOW) + LOW) | x) & HIGH;
+    !nonzero & HIGH
+}
+
 /// The best match so far, and the counted work when asked for.
 struct Best {
     order: u32,
@@ -89,7 +103,8 @@ impl<A: Bits> Classifier<A> {
         (found, best.work)
     }
 
-    /// Scans the buckets of a group's lanes tagged `tag`.
+    /// Scans the buckets of a group's lanes tagged `tag`: the four tags compared at once
+    /// as one 64-bit word (a lane is tagged when its 16 bits of `tags ^ tag×4` are zero).
     #[inline(always)]
     fn scan_group<const COUNT: bool>(
         &self,
@@ -99,10 +114,11 @@ impl<A: Bits> Classifier<A> {
         dead: &[u64],
         best: &mut Best,
     ) {
-        for lane in 0..LANES {
-            if g.tags.get(lane) == Some(&tag) {
-                let start = g.starts.get(lane).copied().unwrap_or(0);
-                let len = g.lens.get(lane).copied().unwrap_or(0);
+        let mut hits = tagged_lanes(g.tags, tag);
+        while hits != 0 {
+            let lane = (hits.trailing_zeros() >> 4) as usize;
+            hits &= hits - 1;
+            if let (Some(&start), Some(&len)) = (g.starts.get(lane), g.lens.get(lane)) {
                 self.scan::<COUNT>(start, len, q, dead, best);
             }
         }
@@ -120,11 +136,19 @@ impl<A: Bits> Classifier<A> {
         dead: &[u64],
         best: &mut Best,
     ) {
-        let (start, end) = (start as usize, start as usize + usize::from(len));
-        let bucket = self.entries.get(start..end).unwrap_or(&[]);
-        if bucket.first().is_none_or(|e| e.order >= best.order) {
+        let start = start as usize;
+        // Most buckets found cannot improve the match: one read of the first entry's order
+        // decides that before the ranges are formed.
+        if len == 0
+            || self
+                .entries
+                .get(start)
+                .is_none_or(|e| e.order >= best.order)
+        {
             return;
         }
+        let end = start + usize::from(len);
+        let bucket = self.entries.get(start..end).unwrap_or(&[]);
         let ports = self.dports.get(start..end).unwrap_or(&[]);
         for (&d, e) in ports.iter().zip(bucket) {
             if COUNT {
@@ -247,5 +271,32 @@ impl Matcher {
     /// in the packets' order.
     pub fn lookup_batch(&self, packets: &[Packet]) -> Vec<Option<usize>> {
         packets.par_iter().map(|p| self.lookup(p)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagged_lanes_marks_exactly_the_equal_tags() {
+        let tags = [0x0000, 0x8001, 0xFFFF, 0x8001];
+        let lanes =
+            |m: u64| -> Vec<u32> { (0..4).filter(|l| m >> (16 * l + 15) & 1 == 1).collect() };
+        assert_eq!(lanes(tagged_lanes(tags, 0x8001)), vec![1, 3]);
+        assert_eq!(lanes(tagged_lanes(tags, 0)), vec![0]);
+        assert_eq!(lanes(tagged_lanes(tags, 0xFFFF)), vec![2]);
+        assert_eq!(lanes(tagged_lanes(tags, 0x0001)), Vec::<u32>::new());
+        assert_eq!(lanes(tagged_lanes(tags, 0x8000)), Vec::<u32>::new());
+        // Every tag against every lane value, compared one lane at a time.
+        for lane_tag in [0u16, 1, 2, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF] {
+            for tag in [0u16, 1, 2, 0x7FFF, 0x8000, 0xFFFE, 0xFFFF] {
+                let m = tagged_lanes([lane_tag, tag, lane_tag, 0], tag);
+                assert_eq!(m >> 15 & 1 == 1, lane_tag == tag);
+                assert_eq!(m >> 31 & 1, 1);
+                assert_eq!(m >> 47 & 1 == 1, lane_tag == tag);
+                assert_eq!(m >> 63 & 1 == 1, tag == 0);
+            }
+        }
     }
 }

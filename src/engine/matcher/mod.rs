@@ -44,7 +44,8 @@
 //! entry range, not the key — every entry is checked against its own full fields anyway, so
 //! a tag collision costs a scan, never a wrong answer. A probe is one hash and a per-table
 //! one-hash Bloom filter of the bucket keys (8–16 bits per key, in L1 for the ClassBench
-//! sets) that rules out most tables before the two candidate groups are read; a bucket is
+//! sets) that rules out most tables before the two candidate groups are read (their four
+//! tags compared at once as one 64-bit word); a bucket is
 //! scanned only when its first (best) entry can still improve the match, and its first
 //! matching entry is its best. IPv4 and IPv6 packets use separate classifiers (`u32` and
 //! `u128` keys, stored as two `u64` halves). A
