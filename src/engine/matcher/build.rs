@@ -197,11 +197,13 @@ impl Tuple {
     }
 }
 
-/// A table under construction.
+/// A table under construction: its buckets by key (as indexes into the build's bucket
+/// arrays) and in creation order, which is the order of their first entries.
 struct TableBuild<A: Bits> {
     tuple: Tuple,
     min_order: u32,
-    buckets: FastMap<Key<A>, Vec<u32>>,
+    buckets: FastMap<Key<A>, u32>,
+    ids: Vec<u32>,
 }
 
 /// The tables of one tuple, in creation order, with per bucket key the first of them whose
@@ -272,9 +274,14 @@ impl<A: Bits> Classifier<A> {
         // tuple are grouped in a chain, so that per entry one look-up per admitting tuple
         // (not per table) finds its table.
         let mut chains: Vec<Chain<A>> = Vec::new();
+        // Per bucket (all tables): its entry count and key hash; per entry: its bucket. Flat
+        // arrays instead of a vector per bucket (at a million rules, allocating and growing
+        // those was a sixth of the build).
+        let mut bucket_len: Vec<u16> = Vec::new();
+        let mut bucket_hash: Vec<u64> = Vec::new();
+        let mut entry_bucket: Vec<u32> = vec![u32::MAX; entries.len()];
         for (i, e) in entries.iter().enumerate() {
-            let idx = i as u32; // INVARIANT: entries.len() < u32::MAX (checked by compile).
-                                // (chain, chain position, table) of the first table that admits `e` with room.
+            // (chain, chain position, table) of the first table that admits `e` with room.
             let mut best: Option<(usize, usize, usize)> = None;
             let mut best_spec = 0;
             for (ci, ch) in chains.iter().enumerate() {
@@ -302,6 +309,7 @@ impl<A: Bits> Classifier<A> {
                         tuple,
                         min_order: e.order,
                         buckets: FastMap::default(),
+                        ids: Vec::new(),
                     });
                     let ci = match chains.iter().position(|c| c.tuple == tuple) {
                         Some(ci) => ci,
@@ -334,31 +342,69 @@ impl<A: Bits> Classifier<A> {
                 continue;
             };
             let key = ch.tuple.key(e);
-            let bucket = tb.buckets.entry(key).or_default();
-            bucket.push(idx);
-            if bucket.len() >= params.cap {
+            // INVARIANT: fewer buckets than entries, and entries.len() < u32::MAX.
+            let next = bucket_len.len() as u32;
+            let b = *tb.buckets.entry(key).or_insert(next);
+            if b == next {
+                tb.ids.push(b);
+                bucket_len.push(0);
+                bucket_hash.push(hash_key(key.0, key.1, key.2));
+            }
+            if let Some(eb) = entry_bucket.get_mut(i) {
+                *eb = b;
+            }
+            let Some(len) = bucket_len.get_mut(b as usize) else {
+                continue;
+            };
+            *len += 1;
+            if usize::from(*len) >= params.cap {
                 ch.room.insert(key, pos + 1);
             }
         }
-        // Lay out: entries grouped by bucket, tables in creation (= min order) order.
+        // Lay out: entries grouped by bucket, tables in creation (= min order) order, a
+        // table's buckets by their first entry's order, a bucket's entries by order.
+        let mut bucket_start = vec![0u32; bucket_len.len()];
+        let mut at = 0u32;
+        for tb in &builds {
+            for &b in &tb.ids {
+                if let (Some(s), Some(&l)) =
+                    (bucket_start.get_mut(b as usize), bucket_len.get(b as usize))
+                {
+                    *s = at;
+                    at += u32::from(l);
+                }
+            }
+        }
+        // Where each entry goes, then the entries gathered in that order.
+        let mut fill = bucket_start.clone();
+        let mut from = vec![0u32; entries.len()];
+        for (i, &b) in entry_bucket.iter().enumerate() {
+            if let Some(f) = fill.get_mut(b as usize) {
+                if let Some(d) = from.get_mut(*f as usize) {
+                    *d = i as u32;
+                }
+                *f += 1;
+            }
+        }
         let mut out_entries: Vec<Entry<A>> = Vec::with_capacity(entries.len());
+        out_entries.extend(
+            from.iter()
+                .filter_map(|&i| entries.get(i as usize).copied()),
+        );
         let mut tables = Vec::with_capacity(builds.len());
         for tb in builds {
-            // Deterministic layout: buckets by their first entry's order.
-            let mut buckets: Vec<((A, A, u32), Vec<u32>)> = tb.buckets.into_iter().collect();
-            buckets.sort_by_key(|(_, v)| v.first().copied().unwrap_or(u32::MAX));
-            let mut filled: Vec<(u64, Slot)> = Vec::with_capacity(buckets.len());
-            for ((peer, local, pd), members) in buckets {
-                let start = out_entries.len() as u32;
-                for m in members {
-                    if let Some(e) = entries.get(m as usize) {
-                        out_entries.push(*e);
-                    }
-                }
-                // INVARIANT: a bucket holds at most `params.cap` (< 2^16) entries.
-                let len = (out_entries.len() as u32 - start) as u16;
-                filled.push((hash_key(peer, local, pd), Slot { tag: 0, len, start }));
-            }
+            let filled: Vec<(u64, Slot)> = tb
+                .ids
+                .iter()
+                .map(|&b| {
+                    let i = b as usize;
+                    let start = bucket_start.get(i).copied().unwrap_or(0);
+                    // INVARIANT: a bucket holds at most `params.cap` (< 2^16) entries.
+                    let len = bucket_len.get(i).copied().unwrap_or(0);
+                    let h = bucket_hash.get(i).copied().unwrap_or(0);
+                    (h, Slot { tag: 0, len, start })
+                })
+                .collect();
             let (groups, stash, seed) = cuckoo_place(&filled);
             let (filter, fshift) = build_filter(filled.iter().map(|f| f.0));
             tables.push(Table {
