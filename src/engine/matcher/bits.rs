@@ -19,6 +19,13 @@ pub(super) trait Bits:
     fn not(self) -> Self;
     /// A 64-bit mix of the value, for hashing.
     fn fold(self) -> u64;
+    /// A peer and a local address together, as a lookup masks them per table.
+    type Pair: Copy + Default + Send + Sync + fmt::Debug + 'static;
+    /// The pair of a peer and a local address (or of their masks).
+    fn pair(peer: Self, local: Self) -> Self::Pair;
+    /// `pair` masked by `mask`, folded as [`hash_key`](super::table::hash_key) folds the
+    /// masked addresses: `peer.fold().rotate_left(32) ^ local.fold()`.
+    fn masked_fold(pair: Self::Pair, mask: Self::Pair) -> u64;
 }
 
 impl Bits for u32 {
@@ -42,6 +49,16 @@ impl Bits for u32 {
     #[inline(always)]
     fn fold(self) -> u64 {
         u64::from(self)
+    }
+    /// Both addresses in one word (peer high), so that one AND masks both.
+    type Pair = u64;
+    #[inline(always)]
+    fn pair(peer: u32, local: u32) -> u64 {
+        u64::from(peer) << 32 | u64::from(local)
+    }
+    #[inline(always)]
+    fn masked_fold(pair: u64, mask: u64) -> u64 {
+        pair & mask
     }
 }
 
@@ -69,6 +86,13 @@ impl Bits for u128 {
         let hi = (self >> 64) as u64;
         let lo = self as u64;
         hi.rotate_left(29) ^ lo
+    }
+    type Pair = (u128, u128);
+    fn pair(peer: u128, local: u128) -> (u128, u128) {
+        (peer, local)
+    }
+    fn masked_fold(pair: (u128, u128), mask: (u128, u128)) -> u64 {
+        (pair.0 & mask.0).fold().rotate_left(32) ^ (pair.1 & mask.1).fold()
     }
 }
 
@@ -122,6 +146,15 @@ impl Bits for V6 {
     fn fold(self) -> u64 {
         self.hi.rotate_left(29) ^ self.lo
     }
+    type Pair = (V6, V6);
+    #[inline(always)]
+    fn pair(peer: V6, local: V6) -> (V6, V6) {
+        (peer, local)
+    }
+    #[inline(always)]
+    fn masked_fold(pair: (V6, V6), mask: (V6, V6)) -> u64 {
+        pair.0.and(mask.0).fold().rotate_left(32) ^ pair.1.and(mask.1).fold()
+    }
 }
 
 #[cfg(test)]
@@ -140,5 +173,18 @@ mod tests {
         let x = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
         assert_eq!(V6::new(x).and(V6::mask(72)), V6::new(x & u128::mask(72)));
         assert_eq!(V6::new(x).fold(), x.fold());
+        // The masked pair folds as the masked addresses do.
+        let (p, l) = (0x0A01_0203_u32, 0xC0A8_0001_u32);
+        let (pm, lm) = (u32::mask(24), u32::mask(16));
+        assert_eq!(
+            u32::masked_fold(u32::pair(p, l), u32::pair(pm, lm)),
+            (p & pm).fold().rotate_left(32) ^ (l & lm).fold()
+        );
+        let (p6, l6) = (V6::new(x), V6::new(!x));
+        let (pm6, lm6) = (V6::mask(72), V6::mask(5));
+        assert_eq!(
+            V6::masked_fold(V6::pair(p6, l6), V6::pair(pm6, lm6)),
+            p6.and(pm6).fold().rotate_left(32) ^ l6.and(lm6).fold()
+        );
     }
 }

@@ -409,8 +409,7 @@ impl<A: Bits> Classifier<A> {
             let (filter, fshift) = build_filter(filled.iter().map(|f| f.0));
             tables.push(Table {
                 min_order: tb.min_order,
-                peer_mask: A::mask(tb.tuple.peer_len),
-                local_mask: A::mask(tb.tuple.local_len),
+                mask: A::pair(A::mask(tb.tuple.peer_len), A::mask(tb.tuple.local_len)),
                 pd_mask: tb.tuple.pd_mask(),
                 seed,
                 ngroups: groups.len() as u32,
@@ -480,8 +479,7 @@ mod tests {
         let c = Classifier {
             tables: vec![Table {
                 min_order: 0,
-                peer_mask: u32::MAX,
-                local_mask: u32::MAX,
+                mask: u64::MAX,
                 pd_mask: 0,
                 seed: 0,
                 ngroups: 2,

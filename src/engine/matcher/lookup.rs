@@ -3,7 +3,7 @@
 
 use super::bits::{Bits, V6};
 use super::layout::Index;
-use super::table::{filter_has, hash_key, pd_word, place, Classifier, Group, Query, LANES};
+use super::table::{filter_has, hash_folded, pd_word, place, Classifier, Group, Query, LANES};
 use super::Matcher;
 use crate::model::Packet;
 use rayon::prelude::*;
@@ -70,6 +70,7 @@ impl<A: Bits> Classifier<A> {
             work: 0,
         };
         let pd_full = pd_word(q.proto, q.dport);
+        let pair = A::pair(q.peer, q.local);
         for t in &self.tables {
             if t.min_order >= best.order {
                 break;
@@ -77,10 +78,8 @@ impl<A: Bits> Classifier<A> {
             if COUNT {
                 best.work += 4;
             }
-            let kp = q.peer.and(t.peer_mask);
-            let kl = q.local.and(t.local_mask);
             let pd = pd_full & t.pd_mask;
-            let h = hash_key(kp, kl, pd);
+            let h = hash_folded(A::masked_fold(pair, t.mask), pd);
             if !filter_has(&t.filter, t.fshift, h) {
                 continue;
             }

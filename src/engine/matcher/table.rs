@@ -73,10 +73,14 @@ pub(super) fn pd_word(proto: u8, dport: u16) -> u32 {
 /// The hash of a bucket key (masked peer, masked local, masked protocol-and-port word).
 #[inline(always)]
 pub(super) fn hash_key<A: Bits>(peer: A, local: A, pd: u32) -> u64 {
+    hash_folded(peer.fold().rotate_left(32) ^ local.fold(), pd)
+}
+
+/// [`hash_key`] of addresses already folded (see [`Bits::masked_fold`]).
+#[inline(always)]
+pub(super) fn hash_folded(addrs: u64, pd: u32) -> u64 {
     // Multiply-shift hashing: the caller takes the high bits.
-    let x = peer.fold().rotate_left(32)
-        ^ local.fold()
-        ^ u64::from(pd).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let x = addrs ^ u64::from(pd).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
@@ -132,8 +136,8 @@ pub(super) fn place(h: u64, seed: u64, groups: u32) -> (usize, usize, u16) {
 pub(super) struct Table<A: Bits> {
     /// The smallest order among the table's entries.
     pub(super) min_order: u32,
-    pub(super) peer_mask: A,
-    pub(super) local_mask: A,
+    /// The peer and local prefix masks of the tuple, as a pair ([`Bits::pair`]).
+    pub(super) mask: A::Pair,
     pub(super) pd_mask: u32,
     /// Hash seed (changed at build time until cuckoo placement succeeds).
     pub(super) seed: u64,
