@@ -122,15 +122,17 @@
 //! 48 B/rule target; a Bloom filter of 8–16 instead of 16–32 bits per key — +1–6 %
 //! instructions, needed for generated 100k to stay under 48 B/rule, kept.
 //!
-//! **Limits** (honest): on ClassBench the lookup visits 3.4–8.6 tables and costs 510–1,190
+//! **Limits** (honest): on ClassBench the lookup visits 3.4–8.6 tables and costs 450–1,070
 //! instructions (the sets keep 6–27 tuples and spread their best matches uniformly over the
-//! rule list, so early termination helps less than on security-group sets); about a third
-//! of that is the bucket scans (port column first) and a third the per-table hash and filter.
-//! Side by side with TupleMerge, PartitionSort and CutSplit on this machine it is 0.65–3.0×
-//! the best of them (median 1.35×, `benches/README.md`), far from 3× on every set: CutSplit's
-//! decision tree wins on fw2_1k. Getting there would need far fewer tables visited — a cut
-//! tree or per-field pre-classification in front of the tables — which this round did not
-//! reach.
+//! rule list, so early termination helps less than on security-group sets): ~31 per table
+//! the filter rules out, ~90 per table it lets through, the rest the bucket scans (port
+//! column first). Side by side with TupleMerge, PartitionSort and CutSplit on this machine it
+//! is 0.87–4.2× the best of them (median 1.46×, third round in `benches/README.md`), far
+//! from 3× on every set: CutSplit's decision tree wins on fw2_1k. Getting there would need far
+//! fewer tables visited — a cut tree or per-field pre-classification in front of the tables —
+//! which no round has reached yet. Tried in the third round and dropped: sorting the lowered
+//! entries by counting (fewer build instructions, no less CPU time), a refitted work model
+//! for the layout choice (mixed estimates), other tuple policies for the generated sets.
 //!
 //! # Complexity
 //!
