@@ -13,6 +13,7 @@
 //!   of equal priority overlap and the drop wins part of the accept's packets.
 //! * `unmatchable`, `empty-peer`, `exposure`, `quota` — sgsim's own.
 
+use super::atoms::{atom_policy, AtomPolicy};
 use super::policy::{targets, Decider, Policy, TargetId, UnknownTarget, WorldIndex};
 use super::space::{internet, PacketBox, ProtoSet, Region, LOCAL_PORT, PEER};
 use crate::model::{
@@ -177,17 +178,21 @@ pub fn lint(world: &World, to: &[String]) -> Result<Vec<Finding>, UnknownTarget>
     use rayon::prelude::*;
     let idx = WorldIndex::new(world);
     let ts = targets(world, to)?;
+    let enis: std::collections::HashMap<&str, crate::model::EniRef<'_>> =
+        world.enis().map(|e| (e.id, e)).collect();
     // Targets are linted on all cores; the findings keep the targets' order.
     let per: Vec<Result<Vec<Finding>, UnknownTarget>> = ts
         .par_iter()
         .map(|t| {
             let mut out = Vec::new();
             for direction in [Direction::Ingress, Direction::Egress] {
-                let p = idx.policy(t, direction)?;
-                out.extend(lint_policy(&idx, &p));
+                match atom_policy(&idx, t, direction)? {
+                    Some(p) => out.extend(lint_policy(&idx, &p)?),
+                    None => out.extend(lint_policy(&idx, &idx.policy(t, direction)?)?),
+                }
             }
             if let TargetId::Eni(id) = t {
-                out.extend(eni_quota(world, id));
+                out.extend(enis.get(id.as_str()).and_then(|e| eni_quota(world, e)));
             }
             Ok(out)
         })
@@ -263,22 +268,161 @@ fn base(p: &Policy, kind: &'static str, severity: Severity) -> Finding {
     }
 }
 
-/// The findings of one policy (quota aside).
-pub fn lint_policy(idx: &WorldIndex<'_>, p: &Policy) -> Vec<Finding> {
-    let world = idx.world();
-    let mut out = Vec::new();
-    let pieces: Vec<(Decider, &Region)> = p.pieces().collect();
-    for (i, pr) in p.rules.iter().enumerate() {
-        let (Some(matched), Some(decided)) = (p.matched.get(i), p.decided.get(i)) else {
-            continue;
+/// What lint asks of a policy: the full partition ([`Policy`]) and the factored one
+/// ([`AtomPolicy`]) answer alike, witnesses included.
+pub trait Facts {
+    /// The target, direction, rules and inner-access groups.
+    fn shell(&self) -> &Policy;
+    /// Whether rule `i` matches a packet of the space.
+    fn matched_any(&self, i: usize) -> bool;
+    /// Whether rule `i` decides a packet.
+    fn decided_any(&self, i: usize) -> bool;
+    /// The deciders of the packets rule `i` matches, in evaluation order, and a witness
+    /// decided by the first of them.
+    fn covering(&self, i: usize) -> (Vec<Decider>, Option<Packet>);
+    /// What would decide the packets rule `i` decides without it (rules, then the default).
+    fn without(&self, idx: &WorldIndex<'_>, i: usize) -> Vec<Decider>;
+    /// A packet rule `i` decides.
+    fn decided_witness(&self, i: usize) -> Option<Packet>;
+    /// The drops of rule `i`'s priority deciding packets it matches, and a witness decided
+    /// by the first.
+    fn tie_drops(&self, i: usize) -> (Vec<usize>, Option<Packet>);
+    /// The exposure findings (ingress).
+    fn exposure(&self) -> Result<Vec<Finding>, UnknownTarget>;
+}
+
+impl Facts for Policy {
+    fn shell(&self) -> &Policy {
+        self
+    }
+
+    fn matched_any(&self, i: usize) -> bool {
+        self.matched.get(i).is_some_and(|m| !m.is_empty())
+    }
+
+    fn decided_any(&self, i: usize) -> bool {
+        self.decided.get(i).is_some_and(|m| !m.is_empty())
+    }
+
+    fn covering(&self, i: usize) -> (Vec<Decider>, Option<Packet>) {
+        let Some(matched) = self.matched.get(i) else {
+            return (Vec::new(), None);
         };
+        let mut covering = Vec::new();
+        let mut witness = None;
+        for (d, region) in self.pieces() {
+            let part = region.intersect(matched);
+            if part.is_empty() {
+                continue;
+            }
+            if witness.is_none() {
+                witness = part.witness(self.direction);
+            }
+            covering.push(d);
+        }
+        (covering, witness)
+    }
+
+    fn without(&self, idx: &WorldIndex<'_>, i: usize) -> Vec<Decider> {
+        let Some(decided) = self.decided.get(i) else {
+            return Vec::new();
+        };
+        idx.without_rule(self, i, decided)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect()
+    }
+
+    fn decided_witness(&self, i: usize) -> Option<Packet> {
+        self.decided.get(i)?.witness(self.direction)
+    }
+
+    fn tie_drops(&self, i: usize) -> (Vec<usize>, Option<Packet>) {
+        let (Some(r), Some(matched)) = (self.rules.get(i), self.matched.get(i)) else {
+            return (Vec::new(), None);
+        };
+        let mut out = Vec::new();
+        let mut witness = None;
+        for (j, other) in self.rules.iter().enumerate() {
+            if other.rule.rank != r.rule.rank || other.rule.policy != RulePolicy::Drop {
+                continue;
+            }
+            let Some(dj) = self.decided.get(j) else { continue };
+            let part = dj.intersect(matched);
+            if !part.is_empty() {
+                if witness.is_none() {
+                    witness = part.witness(self.direction);
+                }
+                out.push(j);
+            }
+        }
+        (out, witness)
+    }
+
+    fn exposure(&self) -> Result<Vec<Finding>, UnknownTarget> {
+        let pieces: Vec<(Decider, &Region)> = self.pieces().collect();
+        Ok(exposure(self, &pieces))
+    }
+}
+
+impl Facts for AtomPolicy<'_, '_> {
+    fn shell(&self) -> &Policy {
+        &self.shell
+    }
+
+    fn matched_any(&self, i: usize) -> bool {
+        AtomPolicy::matched_any(self, i)
+    }
+
+    fn decided_any(&self, i: usize) -> bool {
+        self.decides_any(Decider::Rule(i))
+    }
+
+    fn covering(&self, i: usize) -> (Vec<Decider>, Option<Packet>) {
+        let covering = AtomPolicy::covering(self, i);
+        let witness = covering.first().and_then(|d| self.witness_within(*d, i));
+        (covering, witness)
+    }
+
+    fn without(&self, _: &WorldIndex<'_>, i: usize) -> Vec<Decider> {
+        AtomPolicy::without(self, i)
+    }
+
+    fn decided_witness(&self, i: usize) -> Option<Packet> {
+        self.witness_of(Decider::Rule(i))
+    }
+
+    fn tie_drops(&self, i: usize) -> (Vec<usize>, Option<Packet>) {
+        let drops = AtomPolicy::tie_drops(self, i);
+        let witness = drops
+            .first()
+            .and_then(|j| self.witness_within(Decider::Rule(*j), i));
+        (drops, witness)
+    }
+
+    fn exposure(&self) -> Result<Vec<Finding>, UnknownTarget> {
+        if !self.reaches_internet() {
+            return Ok(Vec::new());
+        }
+        let p = self.full()?;
+        let pieces: Vec<(Decider, &Region)> = p.pieces().collect();
+        Ok(exposure(&p, &pieces))
+    }
+}
+
+/// The findings of one policy (quota aside).
+pub fn lint_policy(idx: &WorldIndex<'_>, f: &impl Facts) -> Result<Vec<Finding>, UnknownTarget> {
+    let world = idx.world();
+    let p = f.shell();
+    let mut out = Vec::new();
+    for (i, pr) in p.rules.iter().enumerate() {
         let r = &pr.rule;
         let with_rule = |mut f: Finding| {
             f.rule = Some(r.id.clone());
             f.group = Some(r.group.clone());
             f
         };
-        if matched.is_empty() {
+        if !f.matched_any(i) {
             let api = world.rule(&r.id).map(|(_, a)| a);
             let empty_peer = match api.map(|a| &a.peer) {
                 Some(Peer::Group { id, .. }) => idx.members(id).is_empty(),
@@ -309,21 +453,12 @@ pub fn lint_policy(idx: &WorldIndex<'_>, p: &Policy) -> Vec<Finding> {
             out.push(f);
             continue;
         }
-        if decided.is_empty() {
-            let mut covering = Vec::new();
-            let mut different = false;
-            let mut witness = None;
-            for (d, region) in &pieces {
-                let part = region.intersect(matched);
-                if part.is_empty() {
-                    continue;
-                }
-                if witness.is_none() {
-                    witness = part.witness(p.direction);
-                }
-                different |= p.verdict(*d) != Verdict::from(r.policy);
-                covering.push(decider_name(p, *d));
-            }
+        if !f.decided_any(i) {
+            let (deciders, witness) = f.covering(i);
+            let different = deciders
+                .iter()
+                .any(|d| p.verdict(*d) != Verdict::from(r.policy));
+            let covering: Vec<String> = deciders.iter().map(|d| decider_name(p, *d)).collect();
             let mut f = with_rule(base(
                 p,
                 "shadowed",
@@ -357,38 +492,25 @@ pub fn lint_policy(idx: &WorldIndex<'_>, p: &Policy) -> Vec<Finding> {
             continue;
         }
         // Downward redundancy: what would decide its packets without it.
-        let rest = idx.without_rule(p, i, decided);
+        let rest = f.without(idx, i);
         if rest
             .iter()
-            .all(|(d, _)| p.verdict(*d) == Verdict::from(r.policy))
+            .all(|d| p.verdict(*d) == Verdict::from(r.policy))
         {
-            let mut f = with_rule(base(p, "redundant", Severity::Low));
-            f.covering = rest.iter().map(|(d, _)| decider_name(p, *d)).collect();
-            f.detail = format!(
+            let mut finding = with_rule(base(p, "redundant", Severity::Low));
+            finding.covering = rest.iter().map(|d| decider_name(p, *d)).collect();
+            finding.detail = format!(
                 "removing the rule changes no decision: {} would decide its packets alike",
-                f.covering.join(", ")
+                finding.covering.join(", ")
             );
-            f.fix = format!("remove `{}`", r.id);
-            f.witness = decided.witness(p.direction);
-            out.push(f);
+            finding.fix = format!("remove `{}`", r.id);
+            finding.witness = f.decided_witness(i);
+            out.push(finding);
         }
         // Correlation at one priority: a drop of the same priority wins part of this accept.
         if r.policy == RulePolicy::Accept {
-            let mut covering = Vec::new();
-            let mut witness = None;
-            for (j, other) in p.rules.iter().enumerate() {
-                if other.rule.rank != r.rank || other.rule.policy != RulePolicy::Drop {
-                    continue;
-                }
-                let Some(dj) = p.decided.get(j) else { continue };
-                let part = dj.intersect(matched);
-                if !part.is_empty() {
-                    if witness.is_none() {
-                        witness = part.witness(p.direction);
-                    }
-                    covering.push(other.rule.id.clone());
-                }
-            }
+            let (drops, witness) = f.tie_drops(i);
+            let covering: Vec<String> = drops.iter().map(|j| p.rule_id(*j).to_string()).collect();
             if !covering.is_empty() {
                 let mut f = with_rule(base(p, "tie-overlap", Severity::Low));
                 f.detail = format!(
@@ -411,9 +533,9 @@ pub fn lint_policy(idx: &WorldIndex<'_>, p: &Policy) -> Vec<Finding> {
         }
     }
     if p.direction == Direction::Ingress {
-        out.extend(exposure(p, &pieces));
+        out.extend(f.exposure()?);
     }
-    out
+    Ok(out)
 }
 
 /// The severity of an exposure from the peers that reach it, per family.
@@ -614,8 +736,8 @@ fn group_quota(world: &World, to: &[String]) -> Vec<Finding> {
         .collect()
 }
 
-fn eni_quota(world: &World, id: &str) -> Option<Finding> {
-    let e = world.eni(id)?;
+fn eni_quota(world: &World, e: &crate::model::EniRef<'_>) -> Option<Finding> {
+    let id = e.id;
     let limit = u64::from(world.limits.rules_per_eni);
     let mut seen: Vec<&str> = Vec::new();
     let mut n = 0u64;

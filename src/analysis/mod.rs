@@ -12,6 +12,8 @@
 //! quadratic). Why boxes won, and what was measured, is in `docs/analysis.md`.
 
 pub mod allow;
+pub mod atlas;
+pub mod atoms;
 pub mod audit;
 pub mod diff;
 pub mod explain;

@@ -227,18 +227,69 @@ pub fn eval_key(r: &EngineRule) -> (u32, bool, &[u8]) {
 }
 
 /// A class of local addresses decided alike: the NIC in use and the address the rules see.
-struct LocalClass {
-    nic: Option<NicType>,
+pub(super) struct LocalClass {
+    pub(super) nic: Option<NicType>,
     /// The address the rules' local CIDR is matched on (`None` for a group target, whose
     /// rules constrain the local field geometrically).
-    seen: Option<IpAddr>,
-    space: Region,
+    pub(super) seen: Option<IpAddr>,
+    pub(super) space: Region,
+}
+
+impl LocalClass {
+    /// Whether a rule applies in this class (its NIC type, and its local CIDR holds the
+    /// address the rules see).
+    pub(super) fn applies(&self, pr: &PolicyRule) -> bool {
+        if self.nic.is_some_and(|n| n != pr.nic_type) {
+            return false;
+        }
+        if let (Some(seen), Some(n)) = (self.seen, pr.rule.local) {
+            if !n.contains(&seen) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// An inner-access group of a target: its members' addresses per family and those of the
+/// target's own that are not its peers by inner access (held by no other member).
+pub(super) struct InnerGroup {
+    pub(super) id: String,
+    pub(super) all: std::sync::Arc<[IntervalSet; 2]>,
+    pub(super) excluded: [IntervalSet; 2],
+}
+
+/// What a policy is computed from ([`WorldIndex::prepare`]).
+pub(super) struct Prepared {
+    pub(super) group_type: GroupType,
+    pub(super) rules: Vec<PolicyRule>,
+    pub(super) inner: Vec<InnerGroup>,
+    pub(super) classes: Vec<LocalClass>,
 }
 
 /// A rule in one family as a piece of the sweep (its peer addresses and the box of its other
 /// fields), the local field unconstrained unless `local` says; `None` when the rule has no
 /// packet of the family.
 fn rule_piece(r: &EngineRule, family: Family, direction: Direction, local: bool) -> Option<Piece> {
+    let rest = rule_rest(r, family, direction, local)?;
+    let peers = nets_set(family, &r.peer);
+    if peers.is_empty() {
+        return None;
+    }
+    Some(Piece {
+        peers,
+        rest: Some(rest),
+    })
+}
+
+/// The box of a rule's fields other than the peer in one family (its peer field the whole
+/// family), or `None` when the rule has no packet of the family.
+pub(super) fn rule_rest(
+    r: &EngineRule,
+    family: Family,
+    direction: Direction,
+    local: bool,
+) -> Option<PacketBox> {
     if r.family.is_some_and(|f| f != family) {
         return None;
     }
@@ -262,17 +313,10 @@ fn rule_piece(r: &EngineRule, family: Family, direction: Direction, local: bool)
         (true, Some(n)) => net_range(&n),
         _ => (0, addr_max(family)),
     };
-    let peers = nets_set(family, &r.peer);
-    if peers.is_empty() {
-        return None;
-    }
-    Some(Piece {
-        peers,
-        rest: Some(PacketBox {
-            family,
-            protos,
-            iv: [(0, addr_max(family)), peer_port, local_iv, local_port],
-        }),
+    Some(PacketBox {
+        family,
+        protos,
+        iv: [(0, addr_max(family)), peer_port, local_iv, local_port],
     })
 }
 
@@ -295,6 +339,7 @@ pub struct WorldIndex<'w> {
     core: CoreIndex,
     lowered: std::sync::Mutex<HashMap<(String, Direction), Vec<PolicyRule>>>,
     members: std::sync::Mutex<HashMap<String, MemberAddrs>>,
+    atlas: std::sync::OnceLock<super::atlas::Atlas>,
 }
 
 /// A group's member addresses per family, and the addresses two members or more hold.
@@ -311,7 +356,21 @@ impl<'w> WorldIndex<'w> {
             core: CoreIndex::new(world),
             lowered: std::sync::Mutex::new(HashMap::new()),
             members: std::sync::Mutex::new(HashMap::new()),
+            atlas: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The peer atlas of the world, built on first use.
+    pub(super) fn atlas(&self) -> &super::atlas::Atlas {
+        self.atlas.get_or_init(|| super::atlas::Atlas::build(self))
+    }
+
+    /// The private addresses of every ENI.
+    pub(super) fn eni_addrs(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.core
+            .enis()
+            .iter()
+            .flat_map(|e| e.private_ips.iter().copied())
     }
 
     /// The world indexed.
@@ -326,7 +385,7 @@ impl<'w> WorldIndex<'w> {
 
     /// The private addresses of a group's members per family, and those held by two members
     /// or more; built once per group.
-    fn member_addrs(&self, group: &str) -> MemberAddrs {
+    pub(super) fn member_addrs(&self, group: &str) -> MemberAddrs {
         if let Some(v) = self.members.lock().ok().and_then(|m| m.get(group).cloned()) {
             return v;
         }
@@ -356,7 +415,7 @@ impl<'w> WorldIndex<'w> {
         v
     }
 
-    fn group_rules(&self, g: &SecurityGroup, direction: Direction) -> Vec<PolicyRule> {
+    pub(super) fn group_rules(&self, g: &SecurityGroup, direction: Direction) -> Vec<PolicyRule> {
         let key = (g.id.clone(), direction);
         if let Some(v) = self.lowered.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return v;
@@ -378,6 +437,35 @@ impl<'w> WorldIndex<'w> {
 
     /// The policy of a target in a direction.
     pub fn policy(&self, target: &TargetId, direction: Direction) -> Result<Policy, UnknownTarget> {
+        let prep = self.prepare(target, direction)?;
+        let inner_groups: Vec<(String, [IntervalSet; 2])> = prep
+            .inner
+            .iter()
+            .map(|g| {
+                let [a4, a6] = &*g.all;
+                let [o4, o6] = &g.excluded;
+                (g.id.clone(), [a4.difference(o4), a6.difference(o6)])
+            })
+            .collect();
+        let is_group = matches!(target, TargetId::Group(_));
+        Ok(sweep(
+            target.clone(),
+            direction,
+            prep.group_type,
+            prep.rules,
+            &inner_groups,
+            prep.classes,
+            is_group,
+        ))
+    }
+
+    /// What a policy is computed from: the pooled rules in evaluation order, the
+    /// inner-access groups and the local classes.
+    pub(super) fn prepare(
+        &self,
+        target: &TargetId,
+        direction: Direction,
+    ) -> Result<Prepared, UnknownTarget> {
         let world = self.world;
         let (groups, classes, own): (Vec<&SecurityGroup>, Vec<LocalClass>, &[IpAddr]) = match target
         {
@@ -422,7 +510,7 @@ impl<'w> WorldIndex<'w> {
         rules.sort_by(|a, b| eval_key(&a.rule).cmp(&eval_key(&b.rule)));
         // Inner access: peers that are private addresses of another member of a basic group
         // with inner access Accept; the first such group of the ENI's list decides.
-        let inner_groups: Vec<(String, [IntervalSet; 2])> = groups
+        let inner: Vec<InnerGroup> = groups
             .iter()
             .filter(|g| {
                 g.group_type == GroupType::Normal
@@ -437,24 +525,20 @@ impl<'w> WorldIndex<'w> {
                     .filter(|a| !shared.contains(a))
                     .copied()
                     .collect();
-                let own = peer_sets(&own);
-                let [a4, a6] = &*all;
-                let [o4, o6] = &own;
-                (g.id.clone(), [a4.difference(o4), a6.difference(o6)])
+                InnerGroup {
+                    id: g.id.clone(),
+                    all,
+                    excluded: peer_sets(&own),
+                }
             })
             .collect();
-        let is_group = matches!(target, TargetId::Group(_));
         let group_type = groups.first().map_or(GroupType::Normal, |g| g.group_type);
-        let policy = sweep(
-            target.clone(),
-            direction,
+        Ok(Prepared {
             group_type,
             rules,
-            &inner_groups,
+            inner,
             classes,
-            is_group,
-        );
-        Ok(policy)
+        })
     }
 
     /// The regions that rules weaker than rule `i` (and the default) would decide in `region`
@@ -537,13 +621,8 @@ fn sweep(
                 }
             }
             for (i, pr) in policy.rules.iter().enumerate() {
-                if class.nic.is_some_and(|n| n != pr.nic_type) {
+                if !class.applies(pr) {
                     continue;
-                }
-                if let (Some(seen), Some(n)) = (class.seen, pr.rule.local) {
-                    if !n.contains(&seen) {
-                        continue;
-                    }
                 }
                 if let Some(p) = rule_piece(&pr.rule, family, direction, is_group) {
                     pieces.push(p);

@@ -554,38 +554,43 @@ impl Region {
     /// A readable packet of the region decided in `direction` (SPEC §8's preferences), or
     /// `None` when the region is empty.
     pub fn witness(&self, direction: Direction) -> Option<Packet> {
-        let rank = |b: &PacketBox| {
-            let proto = if b.protos.contains(PROTO_TCP) {
-                0
-            } else if b.protos.contains(PROTO_UDP) {
-                1
-            } else if b.protos.contains(PROTO_ICMP) || b.protos.contains(PROTO_ICMPV6) {
-                2
-            } else {
-                3
-            };
-            let good =
-                good_peers(b.family).intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1));
-            let not_public = if good.is_empty() {
-                2
-            } else if b.family == Family::V6 && good.intersect(&global_v6()).is_empty() {
-                1
-            } else {
-                0
-            };
-            let fam = u8::from(b.family == Family::V6);
-            let lp = b.iv[LOCAL_PORT];
-            let port = [443u128, 80, 22]
-                .iter()
-                .position(|p| lp.0 <= *p && *p <= lp.1)
-                .unwrap_or(3);
-            let pp = b.iv[PEER_PORT];
-            let peer_port = u8::from(!(pp.0 <= 49152 && 49152 <= pp.1));
-            (proto, not_public, port, peer_port, fam)
-        };
-        let b = self.boxes.iter().min_by_key(|b| rank(b))?;
+        let b = self.boxes.iter().min_by_key(|b| witness_rank(b))?;
         Some(box_witness(b, direction))
     }
+}
+
+/// How readable a box's witness is (smaller is better): protocol, public peer, well-known
+/// local port, peer port 49152, family.
+pub type WitnessRank = (u8, u8, usize, u8, u8);
+
+/// The rank of a box's witness; a region's witness is that of its first box of least rank.
+pub fn witness_rank(b: &PacketBox) -> WitnessRank {
+    let proto = if b.protos.contains(PROTO_TCP) {
+        0
+    } else if b.protos.contains(PROTO_UDP) {
+        1
+    } else if b.protos.contains(PROTO_ICMP) || b.protos.contains(PROTO_ICMPV6) {
+        2
+    } else {
+        3
+    };
+    let good = good_peers(b.family).intersect(&IntervalSet::range(b.iv[PEER].0, b.iv[PEER].1));
+    let not_public = if good.is_empty() {
+        2
+    } else if b.family == Family::V6 && good.intersect(&global_v6()).is_empty() {
+        1
+    } else {
+        0
+    };
+    let fam = u8::from(b.family == Family::V6);
+    let lp = b.iv[LOCAL_PORT];
+    let port = [443u128, 80, 22]
+        .iter()
+        .position(|p| lp.0 <= *p && *p <= lp.1)
+        .unwrap_or(3);
+    let pp = b.iv[PEER_PORT];
+    let peer_port = u8::from(!(pp.0 <= 49152 && 49152 <= pp.1));
+    (proto, not_public, port, peer_port, fam)
 }
 
 /// Boxes sorted by the low end of their peer interval, with the running maximum of the

@@ -39,7 +39,8 @@ pub struct Swept {
     pub default: Region,
 }
 
-fn with_peer(r: &Region, peer: (u128, u128), out: &mut Region) {
+/// Adds the boxes of `r` with their peer set to `peer`.
+pub(super) fn with_peer(r: &Region, peer: (u128, u128), out: &mut Region) {
     out.extend_disjoint(Region::from_disjoint(
         r.boxes()
             .iter()
@@ -213,7 +214,7 @@ fn region_at(results: &[(Vec<(usize, Region)>, Region)], r: usize, i: usize) -> 
 }
 
 /// A piece's box with its peer widened to the space's.
-fn rest_box(b: &PacketBox, space: &Region) -> PacketBox {
+pub(super) fn rest_box(b: &PacketBox, space: &Region) -> PacketBox {
     let mut b = *b;
     if let Some(s) = space.boxes().first() {
         b.iv[PEER] = s.iv[PEER];
@@ -223,6 +224,16 @@ fn rest_box(b: &PacketBox, space: &Region) -> PacketBox {
 
 /// The sweep of the active pieces (in order) over the space, peers aside.
 fn sub_sweep(space: &Region, pieces: &[Piece], active: &[u32]) -> (Vec<(usize, Region)>, Region) {
+    sub_sweep_with(space, active, |k| pieces.get(k).map(|p| p.rest.as_ref()))
+}
+
+/// The sweep of the active deciders (in order) over the space, peers aside: `rest` gives a
+/// decider's box over the other fields (`Some(None)`: every packet; `None`: no decider).
+pub(super) fn sub_sweep_with<'a>(
+    space: &Region,
+    active: &[u32],
+    rest: impl Fn(usize) -> Option<Option<&'a PacketBox>>,
+) -> (Vec<(usize, Region)>, Region) {
     let mut remaining = space.clone();
     let mut out = Vec::new();
     for &k in active {
@@ -230,8 +241,8 @@ fn sub_sweep(space: &Region, pieces: &[Piece], active: &[u32]) -> (Vec<(usize, R
             break;
         }
         let k = k as usize;
-        let Some(p) = pieces.get(k) else { continue };
-        match &p.rest {
+        let Some(p) = rest(k) else { continue };
+        match p {
             None => {
                 out.push((k, remaining));
                 remaining = Region::empty();
@@ -247,4 +258,78 @@ fn sub_sweep(space: &Region, pieces: &[Piece], active: &[u32]) -> (Vec<(usize, R
         }
     }
     (out, remaining)
+}
+
+/// A sub-sweep with the facts lint asks of it, by position in its active list (so that it
+/// can be shared by every policy whose deciders there have the same boxes).
+#[derive(Debug)]
+pub struct Sub {
+    /// The packets each active decider (by position) decides.
+    pub parts: Vec<(usize, Region)>,
+    /// The packets none decides.
+    pub rest: Region,
+    /// Per part: the positions of the later deciders that would decide some of its packets
+    /// without it, and whether some would be left to the default.
+    pub without: Vec<(Vec<usize>, bool)>,
+    /// Per position: the parts (indexes into `parts`) that overlap that decider's box, and
+    /// whether `rest` does (empty for a decider without a box).
+    pub cover: Vec<(Vec<usize>, bool)>,
+}
+
+fn overlaps_box(r: &Region, b: &PacketBox) -> bool {
+    r.boxes().iter().any(|x| x.overlaps(b))
+}
+
+impl Sub {
+    /// The sub-sweep of deciders `rests` (in order; `None`: every packet) over `space`.
+    pub fn new(space: &Region, rests: &[Option<PacketBox>]) -> Sub {
+        let positions: Vec<u32> = (0..rests.len() as u32).collect();
+        let (parts, rest) = sub_sweep_with(space, &positions, |k| rests.get(k).map(Option::as_ref));
+        let without = parts
+            .iter()
+            .map(|(pos, part)| {
+                let mut remaining = part.clone();
+                let mut marks = Vec::new();
+                for (j, r) in rests.iter().enumerate().skip(pos + 1) {
+                    if remaining.is_empty() {
+                        break;
+                    }
+                    match r {
+                        Some(b) => {
+                            if overlaps_box(&remaining, b) {
+                                marks.push(j);
+                                remaining = remaining.subtract_box(b);
+                            }
+                        }
+                        None => {
+                            marks.push(j);
+                            remaining = Region::empty();
+                        }
+                    }
+                }
+                (marks, !remaining.is_empty())
+            })
+            .collect();
+        let cover = rests
+            .iter()
+            .map(|r| match r {
+                Some(b) => (
+                    parts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (_, reg))| overlaps_box(reg, b))
+                        .map(|(i, _)| i)
+                        .collect(),
+                    overlaps_box(&rest, b),
+                ),
+                None => (Vec::new(), false),
+            })
+            .collect();
+        Sub {
+            parts,
+            rest,
+            without,
+            cover,
+        }
+    }
 }
