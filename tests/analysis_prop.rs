@@ -116,6 +116,48 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// Lint's factored policy (peer atoms) against the full partition: every decider's
+    /// region and every rule's matched region written out box for box alike, and the same
+    /// findings, witnesses included.
+    #[test]
+    fn atoms_equal_the_full_policy((groups, instances, pl) in world_spec()) {
+        use sgsim::analysis::lint::lint_policy;
+        use sgsim::analysis::policy::Decider;
+        let world = build_world(&groups, &instances, &pl);
+        let idx = WorldIndex::new(&world);
+        let (mut compared, mut all) = (0, 0);
+        for t in all_targets(&world) {
+            for direction in [Direction::Ingress, Direction::Egress] {
+                let full = idx.policy(&t, direction).unwrap();
+                all += 1;
+                let Some(atoms) = sgsim::analysis::atoms::atom_policy(&idx, &t, direction).unwrap() else {
+                    continue;
+                };
+                compared += 1;
+                for (i, m) in full.matched.iter().enumerate() {
+                    prop_assert_eq!(&atoms.matched_of(i), m, "matched {} {:?} {:?}", i, t, direction);
+                    prop_assert_eq!(&atoms.region_of(Decider::Rule(i)), &full.decided[i], "decided {} {:?} {:?}", i, t, direction);
+                    prop_assert_eq!(atoms.witness_of(Decider::Rule(i)), full.decided[i].witness(direction));
+                }
+                for (i, (_, r)) in full.inner.iter().enumerate() {
+                    prop_assert_eq!(&atoms.region_of(Decider::Inner(i)), r, "inner {} {:?}", i, t);
+                }
+                prop_assert_eq!(&atoms.region_of(Decider::Default), &full.default, "default {:?} {:?}", t, direction);
+                prop_assert_eq!(
+                    lint_policy(&idx, &atoms).unwrap(),
+                    lint_policy(&idx, &full).unwrap(),
+                    "findings {:?} {:?}", t, direction
+                );
+            }
+        }
+        // The atlas cuts every ENI's own addresses apart, so no policy falls back.
+        prop_assert_eq!(compared, all);
+    }
+}
+
 /// The packets of a test aimed at a target: as generated, and with each of its own
 /// addresses as the local end; ports 0 for protocols without ports.
 fn aimed(

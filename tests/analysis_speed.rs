@@ -158,7 +158,7 @@ fn classbench_10k_as_one_group() {
         let boxes: usize = p.pieces().map(|(_, r)| r.boxes().len()).sum();
         let tp = t.elapsed();
         let t = Instant::now();
-        let f = lint::lint_policy(&idx, &p);
+        let f = lint::lint_policy(&idx, &p).unwrap();
         let shadowed = f.iter().filter(|f| f.kind == "shadowed").count();
         let redundant = f.iter().filter(|f| f.kind == "redundant").count();
         eprintln!(
