@@ -197,7 +197,7 @@ pub fn atom_policy<'i, 'w>(
     direction: Direction,
 ) -> Result<Option<AtomPolicy<'i, 'w>>, UnknownTarget> {
     let atlas = idx.atlas();
-    let prep = idx.prepare(target, direction)?;
+    let prep = idx.prepare(target, direction, false)?;
     let is_group = matches!(target, TargetId::Group(_));
     let n = prep.rules.len();
     let shell = Policy {

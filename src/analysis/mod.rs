@@ -9,7 +9,9 @@
 //! sweep in evaluation order that takes from the undecided region what each decider matches
 //! ([`policy`]), split along the peer address with one sub-sweep per distinct set of active
 //! deciders ([`sweep`]: group peers of hundreds of scattered members made the plain sweep
-//! quadratic). Why boxes won, and what was measured, is in `docs/analysis.md`.
+//! quadratic). Lint keeps a policy factored by its distinct active sets instead
+//! ([`atoms`], over the world's peer [`atlas`]), and writes regions out only for witnesses.
+//! Why boxes won, and what was measured, is in `docs/analysis.md`.
 
 pub mod allow;
 pub mod atlas;

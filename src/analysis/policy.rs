@@ -338,6 +338,7 @@ pub struct WorldIndex<'w> {
     world: &'w World,
     core: CoreIndex,
     lowered: std::sync::Mutex<HashMap<(String, Direction), Vec<PolicyRule>>>,
+    bare: std::sync::Mutex<HashMap<(String, Direction), Vec<PolicyRule>>>,
     members: std::sync::Mutex<HashMap<String, MemberAddrs>>,
     atlas: std::sync::OnceLock<super::atlas::Atlas>,
 }
@@ -355,6 +356,7 @@ impl<'w> WorldIndex<'w> {
             world,
             core: CoreIndex::new(world),
             lowered: std::sync::Mutex::new(HashMap::new()),
+            bare: std::sync::Mutex::new(HashMap::new()),
             members: std::sync::Mutex::new(HashMap::new()),
             atlas: std::sync::OnceLock::new(),
         }
@@ -435,9 +437,25 @@ impl<'w> WorldIndex<'w> {
         v
     }
 
+    /// A group's lowered rules of a direction with their peer lists left empty; built once.
+    fn group_rules_bare(&self, g: &SecurityGroup, direction: Direction) -> Vec<PolicyRule> {
+        let key = (g.id.clone(), direction);
+        if let Some(v) = self.bare.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return v;
+        }
+        let mut v = self.group_rules(g, direction);
+        for r in &mut v {
+            r.rule.peer = Vec::new();
+        }
+        if let Ok(mut m) = self.bare.lock() {
+            m.insert(key, v.clone());
+        }
+        v
+    }
+
     /// The policy of a target in a direction.
     pub fn policy(&self, target: &TargetId, direction: Direction) -> Result<Policy, UnknownTarget> {
-        let prep = self.prepare(target, direction)?;
+        let prep = self.prepare(target, direction, true)?;
         let inner_groups: Vec<(String, [IntervalSet; 2])> = prep
             .inner
             .iter()
@@ -460,11 +478,13 @@ impl<'w> WorldIndex<'w> {
     }
 
     /// What a policy is computed from: the pooled rules in evaluation order, the
-    /// inner-access groups and the local classes.
+    /// inner-access groups and the local classes. Without `peers` the rules' peer lists are
+    /// left empty (lint's atoms take them from the atlas).
     pub(super) fn prepare(
         &self,
         target: &TargetId,
         direction: Direction,
+        peers: bool,
     ) -> Result<Prepared, UnknownTarget> {
         let world = self.world;
         let (groups, classes, own): (Vec<&SecurityGroup>, Vec<LocalClass>, &[IpAddr]) = match target
@@ -505,7 +525,13 @@ impl<'w> WorldIndex<'w> {
         let groups = groups_dedup;
         let mut rules: Vec<PolicyRule> = groups
             .iter()
-            .flat_map(|g| self.group_rules(g, direction))
+            .flat_map(|g| {
+                if peers {
+                    self.group_rules(g, direction)
+                } else {
+                    self.group_rules_bare(g, direction)
+                }
+            })
             .collect();
         rules.sort_by(|a, b| eval_key(&a.rule).cmp(&eval_key(&b.rule)));
         // Inner access: peers that are private addresses of another member of a basic group
