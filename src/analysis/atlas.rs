@@ -211,6 +211,9 @@ pub fn overlaps(set: &IntervalSet, lo: u128, hi: u128) -> bool {
     r.get(i).is_some_and(|x| x.0 <= hi)
 }
 
+/// A shared sub-sweep's key: the family index and its deciders' boxes.
+type SubKey = (usize, Vec<Option<PacketBox>>);
+
 /// The atlas of a world: per family, and the set ids of each rule's peer and each group's
 /// members.
 pub struct Atlas {
@@ -218,7 +221,7 @@ pub struct Atlas {
     pub fam: [FamilyAtlas; 2],
     /// Sub-sweeps over the canonical space of a family (local address 0), by the boxes of
     /// their active deciders: the same for every ENI whose policy has those deciders there.
-    subs: std::sync::Mutex<FxMap<(usize, Vec<Option<PacketBox>>), Arc<Sub>>>,
+    subs: std::sync::Mutex<FxMap<SubKey, Arc<Sub>>>,
     rule_sets: HashMap<String, [Option<u32>; 2]>,
     group_sets: HashMap<String, [Option<u32>; 2]>,
 }

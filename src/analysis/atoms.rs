@@ -13,13 +13,12 @@
 
 use super::atlas::{Atlas, FamilyAtlas, FxMap};
 use super::policy::{rule_rest, Decider, Policy, TargetId, UnknownTarget, WorldIndex};
-use super::space::{PacketBox, Region};
 use super::space::LOCAL;
+use super::space::{PacketBox, Region};
 use super::sweep::{with_peer, Sub};
-use std::sync::Arc;
 use crate::model::{Direction, Family, Packet, Policy as RulePolicy, Verdict};
 use std::collections::BTreeSet;
-
+use std::sync::Arc;
 
 /// A decider of one class sweep: its peer set (an atlas id) and its box over the other
 /// fields (`None`: every packet of those peers, inner access).
@@ -111,7 +110,12 @@ impl ClassSweep {
     /// The region piece `k` (or the default, `None`) decides, as the full sweep writes it
     /// out: maximal runs of consecutive intervals with the same sub-result, in order; each run
     /// given to `emit` as its sub-result and its peer addresses.
-    fn runs(&self, fa: &FamilyAtlas, k: Option<usize>, emit: &mut dyn FnMut(&Region, (u128, u128))) {
+    fn runs(
+        &self,
+        fa: &FamilyAtlas,
+        k: Option<usize>,
+        emit: &mut dyn FnMut(&Region, (u128, u128)),
+    ) {
         let region = |ai: usize, pi: usize| -> Option<&Region> {
             let sub = self.atoms.get(ai)?.sub.as_deref()?;
             match k {
@@ -121,7 +125,11 @@ impl ClassSweep {
         };
         let all = [(0u32, fa.len().saturating_sub(1) as u32)];
         let spans: &[(u32, u32)] = match k {
-            Some(k) => match self.pieces.get(k).and_then(|p| fa.set_spans.get(p.set as usize)) {
+            Some(k) => match self
+                .pieces
+                .get(k)
+                .and_then(|p| fa.set_spans.get(p.set as usize))
+            {
                 Some(spans) => spans,
                 None => &[],
             },
@@ -305,19 +313,20 @@ fn class_sweep(
     }
     let mut atoms: Vec<Atom> = Vec::new();
     let mut ids: FxMap<Vec<u32>, usize> = FxMap::default();
-    let intern = |key: Vec<u32>, atoms: &mut Vec<Atom>, ids: &mut FxMap<Vec<u32>, usize>| -> usize {
-        if let Some(&a) = ids.get(&key) {
-            return a;
-        }
-        atoms.push(Atom {
-            key: key.clone(),
-            count: 0,
-            inet: 0,
-            sub: None,
-        });
-        ids.insert(key, atoms.len() - 1);
-        atoms.len() - 1
-    };
+    let intern =
+        |key: Vec<u32>, atoms: &mut Vec<Atom>, ids: &mut FxMap<Vec<u32>, usize>| -> usize {
+            if let Some(&a) = ids.get(&key) {
+                return a;
+            }
+            atoms.push(Atom {
+                key: key.clone(),
+                count: 0,
+                inet: 0,
+                sub: None,
+            });
+            ids.insert(key, atoms.len() - 1);
+            atoms.len() - 1
+        };
     // One atom per decider list first (the signatures holding one relevant set).
     let list_atom: Vec<usize> = lists
         .iter()
@@ -332,7 +341,10 @@ fn class_sweep(
         let entries = fa.set_entries.get(s)?;
         let mut at = 0;
         while let Some(head) = entries.get(at..at + 4) {
-            let (sig, c, i, n) = (head[0], head[1], head[2], head[3] as usize);
+            let &[sig, c, i, n] = head else {
+                break;
+            };
+            let n = n as usize;
             let sets = entries.get(at + 4..at + 4 + n)?;
             at += 4 + n;
             // Each signature once: from its first relevant set.
@@ -378,7 +390,11 @@ fn class_sweep(
     let mut own_atom = FxMap::default();
     for (t, ks) in own {
         let sig = *fa.sig_of.get(t)?;
-        let inet = u64::from(super::atlas::overlaps(&inet_set, fa.span(t).0, fa.span(t).1));
+        let inet = u64::from(super::atlas::overlaps(
+            &inet_set,
+            fa.span(t).0,
+            fa.span(t).1,
+        ));
         let base = sig_atom
             .get(sig as usize)
             .copied()
@@ -470,9 +486,12 @@ enum Projection {
 }
 
 fn project(sets: &[u32], set_slot: &[u32], lists: &[Vec<u32>]) -> Projection {
-    let mut hits = sets
-        .iter()
-        .filter_map(|s| set_slot.get(*s as usize).copied().filter(|v| *v != u32::MAX));
+    let mut hits = sets.iter().filter_map(|s| {
+        set_slot
+            .get(*s as usize)
+            .copied()
+            .filter(|v| *v != u32::MAX)
+    });
     let Some(first) = hits.next() else {
         return Projection::None;
     };
@@ -661,9 +680,10 @@ impl AtomPolicy<'_, '_> {
                     let Some(Decider::Rule(r)) = Self::owner(s, a, sub, pi) else {
                         continue;
                     };
-                    let tie = self.shell.rules.get(r).is_some_and(|o| {
-                        o.rule.rank == rank && o.rule.policy == RulePolicy::Drop
-                    });
+                    let tie =
+                        self.shell.rules.get(r).is_some_and(|o| {
+                            o.rule.rank == rank && o.rule.policy == RulePolicy::Drop
+                        });
                     if tie {
                         out.insert(r);
                     }

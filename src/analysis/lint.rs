@@ -347,7 +347,9 @@ impl Facts for Policy {
             if other.rule.rank != r.rule.rank || other.rule.policy != RulePolicy::Drop {
                 continue;
             }
-            let Some(dj) = self.decided.get(j) else { continue };
+            let Some(dj) = self.decided.get(j) else {
+                continue;
+            };
             let part = dj.intersect(matched);
             if !part.is_empty() {
                 if witness.is_none() {
