@@ -19,6 +19,7 @@ pub mod atoms;
 pub mod audit;
 pub mod diff;
 pub mod explain;
+pub mod facts;
 pub mod interval;
 pub mod lint;
 pub mod plan;
