@@ -11,8 +11,10 @@
 //! |---|---|
 //! | `support/` | case counts, temporary folders, running the binary, strategies, world generators |
 //! | `engine/` | the compiled matcher and world against the linear scan and the reference; ClassBench; generated worlds of real size |
+//! | `analysis/` | lint, audit, diff, explain, allow-lists: examples, exactness properties, item-8 timings (ignored) |
 //! | `api/` | the API through the library: responses, atomicity, idempotence, properties |
 //! | `cli/` | the `sgsim` binary: `check`, batches, `scenario run`, `call`, exit codes, one-line errors, the command line's manners, the journal of a running serve |
+//! | `replay/` | flow-log readers, the session rules, a generated-logs property, `sgsim replay`'s hand-off |
 //! | `scenarios/` | the scenario suite under `scenarios/` and scenarios that name their world |
 //! | `parser/` | property tests of packet notation, CIDRs, port ranges and world files |
 //! | `serve/` | `sgsim serve` over loopback: HTTP API, signatures, limits, its files, `kill -9` under load |
@@ -29,10 +31,12 @@
     clippy::indexing_slicing
 )]
 
+mod analysis;
 mod api;
 mod cli;
 mod engine;
 mod parser;
+mod replay;
 mod scenarios;
 #[cfg(feature = "serve")]
 mod serve;

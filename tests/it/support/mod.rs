@@ -5,10 +5,11 @@
 //! Put a helper here as soon as a second test module needs it, instead of copying it.
 
 pub mod arb;
+/// Claims of the analysis tests: every witness re-decided by the reference evaluator.
+pub mod claims;
 pub mod world_doc;
 pub mod world_gen;
 /// The random worlds of the world matcher and the analysis tests, one copy for both.
-#[path = "../../support/worlds.rs"]
 pub mod worlds;
 
 use proptest::prelude::ProptestConfig;

@@ -1,13 +1,6 @@
 //! Speed of the analysis (issue item 8), printed; run in release:
-//! `cargo test --release --test analysis_speed -- --ignored --nocapture`.
+//! `cargo test --release --test it analysis::speed -- --ignored --nocapture`.
 //! `SGSIM_CLASSBENCH_DIR` (default `../shared/data/classbench`) holds the ClassBench sets.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use sgsim::analysis::policy::{rules_policy, TargetId, WorldIndex};
 use sgsim::analysis::{audit, diff, lint};

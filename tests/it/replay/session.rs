@@ -2,13 +2,6 @@
 //! `examples/web.toml`: i-db accepts TCP 5432 from sg-web's members and drops all its
 //! egress (but DNS), so a reply from i-db is accepted only inside an open connection.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use sgsim::model::Verdict;
 use sgsim::replay::local::{outcomes, replay, Input};
 use sgsim::replay::report::Place;

@@ -3,13 +3,6 @@
 //! every record, in every text format; and the what-if counts equal a record-by-record
 //! comparison of two replays.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use proptest::prelude::*;
 use sgsim::model::World;
 use sgsim::replay::gen::{generate, write_aws, write_csv, write_json, GenOptions};

@@ -1,20 +1,11 @@
 //! The analysis commands on the examples under `examples/analysis/`: exit statuses, what
 //! they print, and every witness re-decided by the reference.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
+use crate::support::claims::*;
 use sgsim::analysis::{audit, diff, lint};
 use sgsim::model::Direction;
 use std::path::Path;
 use std::process::Command;
-use support::claims::*;
 
 fn world(name: &str) -> sgsim::model::World {
     sgsim::world_file::load(&Path::new("examples/analysis").join(name)).unwrap()

@@ -3,22 +3,13 @@
 //! are disjoint and cover its space, and every random packet's reference decision (verdict,
 //! reason, rule) is its region's; a packet outside the space is one the reference refuses.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
-
+use crate::support::worlds::*;
 use proptest::prelude::*;
 use sgsim::analysis::policy::{targets, Policy, TargetId, WorldIndex};
 use sgsim::analysis::space::Region;
 use sgsim::engine::reference;
 use sgsim::model::*;
 use std::net::IpAddr;
-use support::worlds::*;
 
 fn cases() -> u32 {
     std::env::var("SGSIM_PROPTEST_CASES")
@@ -201,7 +192,7 @@ proptest! {
     fn lint_claims_hold((groups, instances, pl) in world_spec(), pk in packets()) {
         let world = build_world(&groups, &instances, &pl);
         let findings = sgsim::analysis::lint::lint(&world, &[]).unwrap();
-        support::claims::check_findings(&world, &findings).map_err(TestCaseError::fail)?;
+        crate::support::claims::check_findings(&world, &findings).map_err(TestCaseError::fail)?;
         for f in &findings {
             let (Some(rule), Some(direction)) = (&f.rule, f.direction) else { continue };
             match f.kind {
@@ -244,7 +235,7 @@ proptest! {
             g.rules = g2.rules.iter().enumerate().map(|(i, r)| build_rule(r, 1000 + i)).collect();
         }
         let rows = sgsim::analysis::diff::diff(&old, &new, &[], false).unwrap();
-        support::claims::check_diff(&old, &new, &rows).map_err(TestCaseError::fail)?;
+        crate::support::claims::check_diff(&old, &new, &rows).map_err(TestCaseError::fail)?;
         let mut ts = all_targets(&old);
         for t in all_targets(&new) {
             if !ts.contains(&t) { ts.push(t); }

@@ -1,11 +1,5 @@
 //! `sgsim replay` runs the `sgsim-replay` binary beside the `sgsim` executable with the same
 //! arguments, and says how to build it when it is absent.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,13 +1,6 @@
 //! Flow-log readers: SLS JSON lines (strings or numbers), CSV with a header, AWS v2;
 //! errors name the file, the line and the field; `--skip-bad` keeps going.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use sgsim::model::{Direction, Verdict};
 use sgsim::replay::local::read_all;
 use sgsim::replay::{InputFormat, Item, ReadError, Reader};

@@ -1,3 +1,0 @@
-//! Helpers shared by the analysis tests.
-pub mod claims;
-pub mod worlds;
