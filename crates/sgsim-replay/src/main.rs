@@ -57,8 +57,10 @@ struct Args {
     memory_mib: usize,
 }
 
+/// A world file with the journal of a running `sgsim serve` folded in, as every `sgsim`
+/// command reads it.
 fn load(path: &std::path::Path) -> Result<sgsim::model::World, String> {
-    sgsim::world_file::load(path).map_err(|e| e.to_string())
+    sgsim::journal::load(path).map(|l| l.world)
 }
 
 fn changed(args: &Args, base: &sgsim::model::World) -> Result<Option<sgsim::model::World>, String> {
