@@ -327,36 +327,6 @@ fn allow_list_steps_fail_with_a_witness() {
     assert!(out.contains("invalid service `tcp 0`"), "{out}");
 }
 
-/// Splits a shell command line of the README (double quotes only).
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
-
 #[test]
 fn readme_shows_real_output() {
     let readme = std::fs::read_to_string("README.md").unwrap();
@@ -379,7 +349,7 @@ fn readme_shows_real_output() {
             want.push_str(l);
             want.push('\n');
         }
-        let args = words(cmd);
+        let args = crate::support::shell_words(cmd);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (got_code, out, err) = sgsim(&args);
         assert_eq!(

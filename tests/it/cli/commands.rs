@@ -4,7 +4,7 @@
 //! as in the README; files a test needs are written to a fresh folder under the system's
 //! temporary directory and removed afterwards (`crate::support`).
 
-use crate::support::{root, run, run_with, run_with_closed_stdout, TempDir};
+use crate::support::{root, run, run_with, run_with_closed_stdout, shell_words, TempDir};
 use serde_json::Value;
 
 const WEB: &str = "examples/web.toml";
@@ -36,36 +36,6 @@ fn assert_json_keys(v: &Value) {
 
 // ---------------------------------------------------------------------------------------
 // The README.
-
-/// Splits a shell line on spaces, honouring single quotes (enough for the README).
-pub(super) fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    words.push(std::mem::take(&mut word));
-                    any = false;
-                }
-            }
-            c => {
-                word.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        words.push(word);
-    }
-    words
-}
 
 fn readme() -> String {
     std::fs::read_to_string(root().join("README.md")).expect("README.md")

@@ -2,8 +2,7 @@
 //! JSON shape of single checks, batches and explain, and the documentation's samples of
 //! `check` and `explain` as the binary prints them.
 
-use super::commands::shell_words;
-use crate::support::{root, run, run_with, TempDir};
+use crate::support::{root, run, run_with, shell_words, TempDir};
 use serde_json::{json, Value};
 
 const WEB: &str = "examples/web.toml";

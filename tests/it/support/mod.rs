@@ -43,6 +43,39 @@ pub fn config(default: u32) -> ProptestConfig {
 // ---------------------------------------------------------------------------------------
 // Files.
 
+/// Splits a shell command line of the docs into words, as a shell does for plain words
+/// and quotes: spaces split outside quotes, `'…'` and `"…"` quote (the other kind is
+/// literal inside them). Enough for the README's commands.
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in line.chars() {
+        match (c, quote) {
+            ('\'' | '"', None) => {
+                quote = Some(c);
+                any = true;
+            }
+            (_, Some(q)) if c == q => quote = None,
+            (' ', None) => {
+                if any {
+                    words.push(std::mem::take(&mut word));
+                    any = false;
+                }
+            }
+            _ => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(word);
+    }
+    words
+}
+
 /// The package root (where `Cargo.toml`, `examples/` and `scenarios/` are).
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
