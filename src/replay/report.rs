@@ -120,6 +120,22 @@ impl Tally {
 
     /// Counts a record's outcome (`eni` is `Some` for a record of a known ENI).
     pub fn add(&mut self, place: &Place, record: &Record, eni: usize, step: &Step) {
+        self.add_with(place.seq, record.action, eni, step, || {
+            (place.clone(), record.clone())
+        });
+    }
+
+    /// Counts a record's outcome as [`Tally::add`] does, given its place in the input
+    /// (`seq`) and its logged `action`; `item` makes its place and record, called only
+    /// when the record is kept as a disagreement.
+    pub fn add_with(
+        &mut self,
+        seq: u64,
+        action: Verdict,
+        eni: usize,
+        step: &Step,
+        item: impl FnOnce() -> (Place, Record),
+    ) {
         self.records += 1;
         let Some(verdict) = step.verdict() else {
             self.unowned += 1;
@@ -128,28 +144,36 @@ impl Tally {
         self.decided += 1;
         self.replayed.insert(eni);
         if let Step::New(v, Reason::Rule { rule, .. }) = step {
-            let h = self.rules.entry(rule.clone()).or_default();
-            match v {
-                Verdict::Accept => h.accepted += 1,
-                Verdict::Drop => h.refused += 1,
+            match self.rules.get_mut(rule.as_str()) {
+                Some(h) => match v {
+                    Verdict::Accept => h.accepted += 1,
+                    Verdict::Drop => h.refused += 1,
+                },
+                None => {
+                    let mut h = Hits::default();
+                    match v {
+                        Verdict::Accept => h.accepted += 1,
+                        Verdict::Drop => h.refused += 1,
+                    }
+                    self.rules.insert(rule.clone(), h);
+                }
             }
         }
-        if verdict == record.action {
+        if verdict == action {
             self.agree += 1;
         } else {
             self.disagree += 1;
             let show = self.show;
-            let ahead = self.disagreements.len() >= show
-                && self
-                    .disagreements
-                    .last()
-                    .is_some_and(|l| l.place.seq < place.seq);
-            if !ahead {
+            let kept = show > 0
+                && (self.disagreements.len() < show
+                    || self.disagreements.last().is_some_and(|l| l.place.seq > seq));
+            if kept {
+                let (place, record) = item();
                 keep_first(
                     &mut self.disagreements,
                     Disagreement {
-                        place: place.clone(),
-                        record: record.clone(),
+                        place,
+                        record,
                         step: step.clone(),
                     },
                     show,
@@ -179,10 +203,22 @@ impl Tally {
 
     /// Compares a record's outcome in the two worlds; counts it when the verdict changed.
     pub fn compare(&mut self, place: &Place, record: &Record, before: &Step, after: &Step) {
+        self.compare_with(place.seq, before, after, || (place.clone(), record.clone()));
+    }
+
+    /// Compares as [`Tally::compare`] does, given the record's place in the input (`seq`);
+    /// `item` makes its place and record, called only when the change is kept.
+    pub fn compare_with(
+        &mut self,
+        seq: u64,
+        before: &Step,
+        after: &Step,
+        item: impl FnOnce() -> (Place, Record),
+    ) {
         let (Some(b), Some(a)) = (before.verdict(), after.verdict()) else {
             if before.verdict() != after.verdict() {
                 self.changed += 1;
-                self.push_change(place, record, before, after);
+                self.push_change(seq, before, after, item);
             }
             return;
         };
@@ -206,22 +242,46 @@ impl Tally {
                 c.opened += 1;
             }
         }
-        self.push_change(place, record, before, after);
+        self.push_change(seq, before, after, item);
     }
 
-    fn push_change(&mut self, place: &Place, record: &Record, before: &Step, after: &Step) {
+    fn push_change(
+        &mut self,
+        seq: u64,
+        before: &Step,
+        after: &Step,
+        item: impl FnOnce() -> (Place, Record),
+    ) {
         let show = self.show;
+        let kept = show > 0
+            && (self.changes.len() < show
+                || self.changes.last().is_some_and(|l| l.place.seq > seq));
+        if !kept {
+            return;
+        }
+        let (place, record) = item();
         keep_first(
             &mut self.changes,
             Change {
-                place: place.clone(),
-                record: record.clone(),
+                place,
+                record,
                 before: before.clone(),
                 after: after.clone(),
             },
             show,
             |c| c.place.seq,
         );
+    }
+
+    /// Rewrites the line of every kept disagreement and change (`line(place)`), as an
+    /// engine that numbers rows rather than lines does once it knows the lines.
+    pub fn relocate(&mut self, mut line: impl FnMut(&Place) -> u64) {
+        for d in &mut self.disagreements {
+            d.place.line = line(&d.place);
+        }
+        for c in &mut self.changes {
+            c.place.line = line(&c.place);
+        }
     }
 
     /// Adds another tally (of another part of the input) to this one.

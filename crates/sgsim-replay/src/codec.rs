@@ -1,5 +1,5 @@
-//! Ballista's extension codecs for the replay: how `sg_conn`, `sg_decide` and `sg_sls` (the
-//! registered functions, each with its world) and [`SessionFoldExec`] (the session pass)
+//! Ballista's extension codecs for the replay: how `sg_parse` (the registered function,
+//! with its worlds and how each file's rows are read) and [`SessionFoldExec`] (the session pass)
 //! travel from the client to the scheduler and on to the executors. Everything else is
 //! left to Ballista's own codecs, which these wrap.
 //!
@@ -7,7 +7,8 @@
 //! cache keyed by that text), not once per task.
 
 use crate::exec::{FoldParams, SessionFoldExec};
-use crate::udf::{conn_udf, decide_udf, sls_udf, Conn, Decide, Replayed, Sls};
+use crate::parse::{Header, Source};
+use crate::udf::{parse_udf, Parse, Replayed};
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
@@ -20,7 +21,6 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use serde_json::{json, Value};
 use sgsim::replay::record::Dialect;
-use sgsim::replay::InputFormat;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -73,43 +73,70 @@ fn read(buf: &[u8]) -> Option<Result<Value>> {
     Some(serde_json::from_slice(body).map_err(|e| err(e.to_string())))
 }
 
-fn encode_udf(node: &ScalarUDF, buf: &mut Vec<u8>) -> bool {
-    let inner = node.inner();
-    if let Some(d) = inner.downcast_ref::<Decide>() {
-        let v = json!({"fn": "decide", "name": node.name(), "world": d.world().text,
-                       "dialect": dialect_word(d.dialect())});
-        write(buf, &v);
-        true
-    } else if let Some(c) = inner.downcast_ref::<Conn>() {
-        let v =
-            json!({"fn": "conn", "world": c.world().text, "dialect": dialect_word(c.dialect())});
-        write(buf, &v);
-        true
-    } else if inner.downcast_ref::<Sls>().is_some() {
-        write(buf, &json!({"fn": "sls"}));
-        true
-    } else {
-        false
+fn source_json(s: &Source) -> Value {
+    match s {
+        Source::Csv(h) => json!({"csv": h.names}),
+        Source::Aws(h) => json!({"aws": h.names}),
+        Source::Json => json!("json"),
+        Source::Columns => json!("columns"),
     }
 }
 
-fn decode_udf(v: &Value) -> Result<Arc<ScalarUDF>> {
-    let world = || {
-        v.get("world")
-            .and_then(Value::as_str)
-            .ok_or_else(|| err("a function without its world"))
-            .and_then(world_of)
+fn source_from(v: &Value) -> Result<Source> {
+    let names = |k: &str| -> Option<Vec<String>> {
+        v.get(k)?
+            .as_array()?
+            .iter()
+            .map(|n| n.as_str().map(str::to_string))
+            .collect()
     };
-    let dialect = || dialect_of(v.get("dialect").unwrap_or(&Value::Null));
-    Ok(Arc::new(match v.get("fn").and_then(Value::as_str) {
-        Some("decide") => {
-            let name = v.get("name").and_then(Value::as_str).unwrap_or("sg_decide");
-            decide_udf(name, world()?, dialect()?)
-        }
-        Some("conn") => conn_udf(world()?, dialect()?),
-        Some("sls") => sls_udf(),
-        _ => return Err(err("an unknown function")),
-    }))
+    if let Some(n) = names("csv") {
+        return Ok(Source::Csv(Header::new(n)));
+    }
+    if let Some(n) = names("aws") {
+        return Ok(Source::Aws(Header::new(n)));
+    }
+    match v.as_str() {
+        Some("json") => Ok(Source::Json),
+        Some("columns") => Ok(Source::Columns),
+        _ => Err(err("an unknown source")),
+    }
+}
+
+fn encode_udf(node: &ScalarUDF, buf: &mut Vec<u8>) -> bool {
+    let Some(p) = node.inner().downcast_ref::<Parse>() else {
+        return false;
+    };
+    let v = json!({
+        "fn": "parse",
+        "world": p.world().text,
+        "against": p.against().map(|a| a.text.clone()),
+        "dialect": dialect_word(p.dialect()),
+        "sources": p.sources().iter().map(source_json).collect::<Vec<_>>(),
+    });
+    write(buf, &v);
+    true
+}
+
+fn decode_udf(v: &Value) -> Result<Arc<ScalarUDF>> {
+    if v.get("fn").and_then(Value::as_str) != Some("parse") {
+        return Err(err("an unknown function"));
+    }
+    let text = |k: &str| v.get(k).and_then(Value::as_str);
+    let world = world_of(text("world").ok_or_else(|| err("a function without its world"))?)?;
+    let against = match text("against") {
+        Some(t) => Some(world_of(t)?),
+        None => None,
+    };
+    let sources = v
+        .get("sources")
+        .and_then(Value::as_array)
+        .ok_or_else(|| err("a function without its sources"))?
+        .iter()
+        .map(source_from)
+        .collect::<Result<Vec<_>>>()?;
+    let dialect = dialect_of(v.get("dialect").unwrap_or(&Value::Null))?;
+    Ok(Arc::new(parse_udf(world, against, dialect, sources)))
 }
 
 fn encode_fold(f: &SessionFoldExec, buf: &mut Vec<u8>) {
@@ -118,9 +145,7 @@ fn encode_fold(f: &SessionFoldExec, buf: &mut Vec<u8>) {
         "fold": 1,
         "world": p.world.text,
         "against": p.against.as_ref().map(|a| a.text.clone()),
-        "dialect": dialect_word(p.dialect),
         "files": p.files,
-        "formats": p.formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
         "show": p.show,
     });
     write(buf, &v);
@@ -148,16 +173,10 @@ fn decode_fold(v: &Value, inputs: &[Arc<dyn ExecutionPlan>]) -> Result<Arc<dyn E
             })
             .unwrap_or_default()
     };
-    let formats = strings("formats")
-        .iter()
-        .map(|f| InputFormat::parse(f).ok_or_else(|| err(format!("format {f}"))))
-        .collect::<Result<Vec<_>>>()?;
     let params = FoldParams {
         world,
         against,
-        dialect: dialect_of(v.get("dialect").unwrap_or(&Value::Null))?,
         files: strings("files"),
-        formats,
         show: v
             .get("show")
             .and_then(Value::as_u64)

@@ -18,27 +18,21 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
     PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream,
 };
-use sgsim::replay::record::Dialect;
-use sgsim::replay::InputFormat;
 use std::fmt;
 use std::sync::Arc;
 
 /// The output column: one partition's result as JSON.
 pub const PART_COLUMN: &str = "sg_part";
 
-/// What the fold needs besides its input: the worlds, the dialect and how to name places.
+/// What the fold needs besides its input: the worlds, the files (to name places) and `--show`.
 #[derive(Debug)]
 pub struct FoldParams {
     /// The world replayed.
     pub world: Arc<Replayed>,
     /// The changed world of a what-if.
     pub against: Option<Arc<Replayed>>,
-    /// The records' dialect.
-    pub dialect: Dialect,
     /// The input files as given (for places).
     pub files: Vec<String>,
-    /// Their formats.
-    pub formats: Vec<InputFormat>,
     /// How many disagreements and changes to keep.
     pub show: usize,
 }
@@ -157,17 +151,9 @@ impl ExecutionPlan for SessionFoldExec {
         let schema = part_schema();
         let out = schema.clone();
         let work = async move {
-            let r = fold(
-                stream,
-                &p.world,
-                p.against.as_deref(),
-                p.dialect,
-                &p.files,
-                &p.formats,
-                p.show,
-            )
-            .await
-            .map_err(DataFusionError::Execution)?;
+            let r = fold(stream, &p.world, p.against.as_deref(), &p.files, p.show)
+                .await
+                .map_err(DataFusionError::Execution)?;
             let text = to_wire(&r);
             Ok(RecordBatch::try_new(
                 out,

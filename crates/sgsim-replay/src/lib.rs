@@ -1,9 +1,10 @@
 //! `sgsim replay` on Apache DataFusion (SPEC §10): the input files are read by DataFusion's
-//! CSV, JSON and Parquet readers, each record is decided by the registered vectorised
-//! function `sg_decide`, and the session pass is a partitioned, ordered stage: the records
-//! are repartitioned by the hash of their connection (`sg_conn`) and sorted by connection,
-//! `start`, SYN-only first and input order within each partition; each partition is then
-//! folded through the session model of `sgsim::replay` on its own core. The same physical
+//! CSV and Parquet readers (text files one line to a row), each row is parsed once and
+//! decided by the registered vectorised function `sg_parse`, and the session pass is a
+//! partitioned, ordered stage: the records are repartitioned by the hash of their
+//! connection and sorted by connection, `start`, SYN-only first and input order within each
+//! partition; each partition is then folded through the session model of `sgsim::replay`
+//! on its own core. The same physical
 //! plan runs on a Ballista cluster (`run_cluster`): the functions, their worlds and the fold
 //! travel through the extension codecs of [`codec`].
 //!
@@ -16,6 +17,9 @@ pub mod cluster;
 pub mod codec;
 pub mod exec;
 pub mod fold;
+pub mod lines;
+pub mod packed;
+pub mod parse;
 pub mod plan;
 pub mod udf;
 pub mod wire;
@@ -27,6 +31,7 @@ use datafusion::physical_plan::ExecutionPlanProperties;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use fold::PartResult;
 use sgsim::replay::{InputFormat, Tally};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use udf::Replayed;
 
@@ -67,8 +72,8 @@ fn threads_of(job: &Job) -> usize {
     }
 }
 
-/// Merges the partitions' results; the first malformed record in input order is the
-/// error unless `skip_bad`.
+/// Merges the partitions' results and gives the rows of text files their lines (see
+/// [`lines`]); the first malformed record in input order is the error unless `skip_bad`.
 pub fn merge(job: &Job, parts: Vec<PartResult>) -> Result<Tally, String> {
     let mut tally = Tally::new(job.show);
     let mut first_bad: Option<(u64, String)> = None;
@@ -80,8 +85,43 @@ pub fn merge(job: &Job, parts: Vec<PartResult>) -> Result<Tally, String> {
         }
         tally.merge(part.tally);
     }
-    if let (Some((_, message)), false) = (first_bad, job.skip_bad) {
-        return Err(message);
+    let bad = first_bad.filter(|_| !job.skip_bad);
+    // The rows to name, per file.
+    let mut rows: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    let seqs = tally
+        .disagreements
+        .iter()
+        .map(|d| d.place.seq)
+        .chain(tally.changes.iter().map(|c| c.place.seq))
+        .chain(bad.as_ref().map(|b| b.0));
+    for seq in seqs {
+        let p = fold::place(&job.files, seq);
+        rows.entry(seq >> udf::ROW_BITS).or_default().insert(p.line);
+    }
+    let mut lines: HashMap<u64, HashMap<u64, u64>> = HashMap::new();
+    for (file, rows) in rows {
+        let Some(path) = usize::try_from(file).ok().and_then(|f| job.files.get(f)) else {
+            continue;
+        };
+        if plan::format_of(job, path)? != InputFormat::Parquet {
+            lines.insert(file, lines::lines_of_rows(path, &rows)?);
+        }
+    }
+    let line_of = |seq: u64, row: u64| {
+        lines
+            .get(&(seq >> udf::ROW_BITS))
+            .and_then(|l| l.get(&row))
+            .copied()
+            .unwrap_or(row)
+    };
+    tally.relocate(|p| line_of(p.seq, p.line));
+    if let Some((seq, message)) = bad {
+        let p = fold::place(&job.files, seq);
+        return Err(format!(
+            "{} line {}: {message}",
+            p.file,
+            line_of(seq, p.line)
+        ));
     }
     Ok(tally)
 }

@@ -1,26 +1,26 @@
 //! The replay's physical plan, the same on local cores and on a Ballista cluster:
 //!
-//! 1. one scan per file with DataFusion's readers (CSV and AWS through the CSV reader with
-//!    the header's columns declared as text; SLS JSON lines through the CSV reader as one
-//!    text column per line, split by `sg_sls`; Parquet through the Parquet reader), each
-//!    with its row numbers, projected to the §10 columns as text;
+//! 1. one scan per file with DataFusion's readers, each with its row numbers: CSV, AWS and
+//!    SLS JSON lines through the CSV reader as one text column per line (`sg_line`; no
+//!    byte of a line is taken as a delimiter or a quote), the header's row dropped; Parquet
+//!    through the Parquet reader, its §10 columns cast to text;
 //! 2. the numbered rows dealt round robin to every partition (when there are fewer files
-//!    than partitions), where `sg_conn` (the
-//!    connection's hash) and `sg_decide` (and `sg_decide_new` for a what-if) run over the
-//!    record columns;
-//! 3. a hash repartition by `sg_conn` (the shuffle: a connection's records meet in one
-//!    partition);
-//! 4. a sort within each partition by connection, `start`, SYN-only first, file and row;
+//!    than partitions), where `sg_parse` parses each row once, gives a record its
+//!    connection's hash and decides it (in both worlds for a what-if), and packs it;
+//! 3. a hash repartition by the connection's hash (the shuffle: a connection's records
+//!    meet in one partition), carrying six narrow columns;
+//! 4. a sort within each partition by connection, `start`, SYN-only first and input order;
 //! 5. [`SessionFoldExec`]: the session pass over each partition, one row out per partition.
 
 use crate::exec::{FoldParams, SessionFoldExec};
-use crate::udf::{arg_names, conn_udf, decide_udf, sls_udf, Replayed, COLUMNS, ERROR};
+use crate::parse::{Header, Source};
+use crate::udf::{parse_udf, Replayed, COLUMNS, LINE, ROW_BITS, SEQ};
 use crate::Job;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::common::{Column, ScalarValue};
+use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{binary_expr, cast, col, lit, try_cast, when, Expr, Operator};
+use datafusion::logical_expr::{binary_expr, cast, col, lit, Expr, Operator};
 use datafusion::physical_expr::expressions::col as pcol;
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
@@ -38,41 +38,46 @@ fn column(name: &str) -> Expr {
     Expr::Column(Column::new_unqualified(name))
 }
 
-fn format_of(job: &Job, path: &str) -> Result<InputFormat, String> {
+/// The format of one input file: `--format`, or from its name.
+pub(crate) fn format_of(job: &Job, path: &str) -> Result<InputFormat, String> {
     job.format
         .or_else(|| InputFormat::of_path(path))
         .ok_or_else(|| format!("{path}: cannot tell the format from the name: give --format"))
 }
 
-/// The column names of a CSV or AWS file's header (normalised as the core's reader does:
-/// lower case, `_` as `-`); `None` for an empty file.
-fn header(path: &str, format: InputFormat) -> Result<Option<Vec<String>>, String> {
-    let f = std::fs::File::open(path)
-        .map_err(|e| format!("{path}: {}", sgsim::world_file::io_reason(&e)))?;
+/// A CSV or AWS file's header as the core's reader takes it (the first line that is not
+/// blank; names in lower case, `_` as `-`) and its row as the CSV reader numbers rows
+/// (every non-empty line); `None` for a file with no header.
+fn header(path: &str, format: InputFormat) -> Result<Option<(Header, u64)>, String> {
+    let io = |e: std::io::Error| format!("{path}: {}", sgsim::world_file::io_reason(&e));
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut input = std::io::BufReader::new(f);
+    let (mut lineno, mut row) = (0u64, 0u64);
     let mut line = String::new();
-    let n = std::io::BufReader::new(f)
-        .read_line(&mut line)
-        .map_err(|e| format!("{path}: {}", sgsim::world_file::io_reason(&e)))?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let text = line.trim_end_matches(['\n', '\r']);
-    let fields: Vec<String> = if format == InputFormat::Csv {
-        split_csv(text).ok_or_else(|| format!("{path} line 1: unterminated quote"))?
-    } else {
-        text.split(' ').map(str::to_string).collect()
+    let text = loop {
+        line.clear();
+        if input.read_line(&mut line).map_err(io)? == 0 {
+            return Ok(None);
+        }
+        lineno += 1;
+        let body = line.strip_suffix('\n').unwrap_or(&line);
+        if !body.is_empty() {
+            row += 1;
+        }
+        let text = line.trim_end_matches(['\n', '\r']);
+        if !text.trim().is_empty() {
+            break text.to_string();
+        }
     };
-    let mut names: Vec<String> = Vec::with_capacity(fields.len());
-    for (i, f) in fields.iter().enumerate() {
-        let n = f.trim().to_ascii_lowercase().replace('_', "-");
-        // A repeated or empty name keeps its place under a name no query asks for.
-        let n = if n.is_empty() || names.contains(&n) {
-            format!("sg_column_{i}")
-        } else {
-            n
-        };
-        names.push(n);
-    }
+    let fields: Vec<String> = if format == InputFormat::Csv {
+        split_csv(&text).ok_or_else(|| format!("{path} line {lineno}: unterminated quote"))?
+    } else {
+        text.split_ascii_whitespace().map(str::to_string).collect()
+    };
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| f.trim().to_ascii_lowercase().replace('_', "-"))
+        .collect();
     let need = if format == InputFormat::Aws {
         "interface-id"
     } else {
@@ -80,29 +85,21 @@ fn header(path: &str, format: InputFormat) -> Result<Option<Vec<String>>, String
     };
     if !names.iter().any(|n| n == need) {
         return Err(format!(
-            "{path} line 1: the header names no `{need}` column"
+            "{path} line {lineno}: the header names no `{need}` column"
         ));
     }
-    Ok(Some(names))
+    Ok(Some((Header::new(names), row)))
 }
 
-fn text_schema(names: &[String]) -> Schema {
-    Schema::new(
-        names
-            .iter()
-            .map(|n| Field::new(n, DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    )
-}
-
-/// The record columns of one file under the §10 names (text), `sg_error`, the file's index
-/// and the row number; `None` for an empty CSV or AWS file.
+/// One file's rows: [`SEQ`], [`LINE`] and the [`COLUMNS`] (text; the line for text files,
+/// the columns for Parquet, the others null), and how `sg_parse` reads them; `None` for a
+/// CSV or AWS file with no header.
 async fn file_frame(
     ctx: &SessionContext,
     index: usize,
     path: &str,
     format: InputFormat,
-) -> Result<Option<DataFrame>, String> {
+) -> Result<Option<(DataFrame, Source)>, String> {
     let place = |e: datafusion::error::DataFusionError| format!("{path}: {e}");
     // DataFusion reads a missing path as an empty table: it must be an error.
     std::fs::File::open(path)
@@ -116,46 +113,56 @@ async fn file_frame(
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
-    let df = match format {
-        InputFormat::Csv | InputFormat::Aws => {
-            let Some(names) = header(path, format)? else {
-                return Ok(None);
+    let (df, source, skip) = match format {
+        InputFormat::Csv | InputFormat::Aws | InputFormat::SlsJson => {
+            let (source, skip) = match format {
+                InputFormat::SlsJson => (Source::Json, 0),
+                _ => {
+                    let Some((h, row)) = header(path, format)? else {
+                        return Ok(None);
+                    };
+                    let s = if format == InputFormat::Aws {
+                        Source::Aws(h)
+                    } else {
+                        Source::Csv(h)
+                    };
+                    (s, row)
+                }
             };
-            let schema = text_schema(&names);
-            let delimiter = if format == InputFormat::Aws {
-                b' '
-            } else {
-                b','
-            };
-            let opts = CsvReadOptions::new()
-                .has_header(true)
-                .delimiter(delimiter)
-                .schema(&schema)
-                .file_extension(&ext);
-            ctx.read_csv(abs.as_str(), opts).await.map_err(place)?
-        }
-        InputFormat::SlsJson => {
-            // One text column per line: no byte of a JSON line is 0x1e or 0x1f.
-            let schema = text_schema(&["sg_line".to_string()]);
+            // One text column per line: the delimiter and quote are bytes no line holds
+            // (0x1f, 0x1e: not in JSON text, nor in flow-log fields), only `\n` ends a
+            // line (a `\r` before it stays in the line, as the core's reader trims it).
+            let schema = Schema::new(vec![Field::new(LINE, DataType::Utf8, true)]);
             let opts = CsvReadOptions::new()
                 .has_header(false)
                 .delimiter(0x1f)
                 .quote(0x1e)
+                .terminator(Some(b'\n'))
                 .schema(&schema)
                 .file_extension(&ext);
-            ctx.read_csv(abs.as_str(), opts).await.map_err(place)?
+            let df = ctx.read_csv(abs.as_str(), opts).await.map_err(place)?;
+            (df, source, skip)
         }
-        InputFormat::Parquet => ctx
-            .read_parquet(
-                abs.as_str(),
-                ParquetReadOptions::default().file_extension(&ext),
-            )
-            .await
-            .map_err(place)?,
+        InputFormat::Parquet => {
+            let df = ctx
+                .read_parquet(
+                    abs.as_str(),
+                    ParquetReadOptions::default().file_extension(&ext),
+                )
+                .await
+                .map_err(place)?;
+            (df, Source::Columns, 0)
+        }
     };
     let df = df
         .window(vec![row_number().alias("sg_row")])
         .map_err(place)?;
+    let df = if skip > 0 {
+        df.filter(binary_expr(column("sg_row"), Operator::Gt, lit(skip)))
+            .map_err(place)?
+    } else {
+        df
+    };
     let have: Vec<String> = df
         .schema()
         .fields()
@@ -163,43 +170,33 @@ async fn file_frame(
         .map(|f| f.name().clone())
         .collect();
     let mut exprs = Vec::new();
-    if format == InputFormat::SlsJson {
-        let df = df
-            .filter(binary_expr(
-                datafusion::functions::string::expr_fn::btrim(vec![column("sg_line")]),
-                Operator::NotEq,
-                lit(""),
-            ))
-            .and_then(|d| {
-                d.select(vec![
-                    sls_udf().call(vec![column("sg_line")]).alias("sg_rec"),
-                    column("sg_row"),
-                ])
-            })
-            .map_err(place)?;
-        for name in arg_names() {
-            exprs.push(get_field(column("sg_rec"), name).alias(name));
-        }
-        exprs.push(lit(index as i64).alias("sg_file"));
-        exprs.push(cast(column("sg_row"), DataType::Int64).alias("sg_row"));
-        return df.select(exprs).map(Some).map_err(place);
-    }
+    exprs.push(
+        binary_expr(
+            cast(column("sg_row"), DataType::Int64),
+            Operator::Plus,
+            lit((index as i64) << ROW_BITS),
+        )
+        .alias(SEQ),
+    );
+    exprs.push(if source == Source::Columns {
+        lit(ScalarValue::Utf8(None)).alias(LINE)
+    } else {
+        column(LINE)
+    });
     for name in COLUMNS {
-        let source = match (format, name) {
+        let source_name = match (format, name) {
             (InputFormat::Aws, "eni-id") => "interface-id",
             _ => name,
         };
-        let e = if have.iter().any(|h| h == source) {
-            cast(col(Column::new_unqualified(source)), DataType::Utf8)
+        let e = if source == Source::Columns && have.iter().any(|h| h == source_name) {
+            cast(col(Column::new_unqualified(source_name)), DataType::Utf8)
         } else {
             lit(ScalarValue::Utf8(None))
         };
         exprs.push(e.alias(name));
     }
-    exprs.push(lit(ScalarValue::Utf8(None)).alias(ERROR));
-    exprs.push(lit(index as i64).alias("sg_file"));
-    exprs.push(cast(column("sg_row"), DataType::Int64).alias("sg_row"));
-    df.select(exprs).map(Some).map_err(place)
+    let df = df.select(exprs).map_err(place)?;
+    Ok(Some((df, source)))
 }
 
 /// The physical plan of a replay, ending in [`SessionFoldExec`] with `partitions`
@@ -212,13 +209,16 @@ pub async fn build(
     against: Option<Arc<Replayed>>,
 ) -> Result<Option<Arc<dyn ExecutionPlan>>, String> {
     let mut formats = Vec::new();
+    let mut sources = Vec::new();
     let mut frame: Option<DataFrame> = None;
     for (i, path) in job.files.iter().enumerate() {
         let format = format_of(job, path)?;
         formats.push(format);
-        let Some(df) = file_frame(ctx, i, path, format).await? else {
+        let Some((df, source)) = file_frame(ctx, i, path, format).await? else {
+            sources.push(Source::Json);
             continue;
         };
+        sources.push(source);
         frame = Some(match frame {
             None => df,
             Some(f) => f.union(df).map_err(|e| e.to_string())?,
@@ -237,42 +237,11 @@ pub async fn build(
     } else {
         Dialect::Alibaba
     };
-    let args: Vec<Expr> = arg_names().map(column).collect();
-    let syn_only = binary_expr(
-        binary_expr(
-            try_cast(column("tcp-flags"), DataType::Int64),
-            Operator::BitwiseAnd,
-            lit(18i64),
-        ),
-        Operator::Eq,
-        lit(2i64),
-    );
-    let mut computed: Vec<(Expr, &str)> = vec![
-        (
-            conn_udf(world.clone(), dialect).call(args.clone()),
-            "sg_conn",
-        ),
-        (
-            decide_udf("sg_decide", world.clone(), dialect).call(args.clone()),
-            "sg_fresh",
-        ),
-        (try_cast(column("start"), DataType::Int64), "sg_start"),
-        (
-            when(syn_only, lit(0i64))
-                .otherwise(lit(1i64))
-                .map_err(|e| e.to_string())?,
-            "sg_late",
-        ),
-    ];
-    if let Some(new) = &against {
-        computed.push((
-            decide_udf("sg_decide_new", new.clone(), dialect).call(args),
-            "sg_fresh_new",
-        ));
-    }
-    // The functions run on every partition: the scans' rows (numbered) are dealt round
-    // robin, then each record gets its connection and decisions, then the records are
-    // repartitioned by connection and sorted within each partition.
+    let args: Vec<Expr> = crate::udf::arg_names().map(column).collect();
+    let parse = parse_udf(world.clone(), against.clone(), dialect, sources).call(args);
+    // The function runs on every partition: the scans' rows (numbered) are dealt round
+    // robin, then each row is parsed and decided, then the records are repartitioned by
+    // connection and sorted within each partition.
     let dfschema = frame.schema().clone();
     let state = ctx.state();
     let fail = |e: datafusion::error::DataFusionError| e.to_string();
@@ -288,16 +257,39 @@ pub async fn build(
         scans
     };
     let input = dealt.schema();
-    let mut exprs: Vec<ProjectionExpr> = Vec::new();
-    for f in input.fields() {
-        exprs.push((pcol(f.name(), &input).map_err(fail)?, f.name().clone()).into());
-    }
-    for (e, name) in computed {
-        let pe = state.create_physical_expr(e, &dfschema).map_err(fail)?;
-        exprs.push((pe, name.to_string()).into());
+    let parsed: Arc<dyn ExecutionPlan> = Arc::new(
+        ProjectionExec::try_new(
+            vec![
+                ProjectionExpr::from((pcol(SEQ, &input).map_err(fail)?, SEQ.to_string())),
+                ProjectionExpr::from((
+                    state.create_physical_expr(parse, &dfschema).map_err(fail)?,
+                    "sg_p".to_string(),
+                )),
+            ],
+            dealt,
+        )
+        .map_err(fail)?,
+    );
+    let parsed_schema = DFSchema::try_from(parsed.schema().as_ref().clone()).map_err(fail)?;
+    let mut exprs: Vec<ProjectionExpr> = vec![ProjectionExpr::from((
+        pcol(SEQ, &parsed.schema()).map_err(fail)?,
+        SEQ.to_string(),
+    ))];
+    for (field, name) in [
+        ("conn", "sg_conn"),
+        ("start", "sg_start"),
+        ("late", "sg_late"),
+        ("fresh", "sg_fresh"),
+        ("fresh_new", "sg_fresh_new"),
+        ("rec", "sg_rec"),
+    ] {
+        let e = state
+            .create_physical_expr(get_field(column("sg_p"), field), &parsed_schema)
+            .map_err(fail)?;
+        exprs.push((e, name.to_string()).into());
     }
     let projected: Arc<dyn ExecutionPlan> =
-        Arc::new(ProjectionExec::try_new(exprs, dealt).map_err(fail)?);
+        Arc::new(ProjectionExec::try_new(exprs, parsed).map_err(fail)?);
     let schema = projected.schema();
     let by_conn: Arc<dyn ExecutionPlan> = Arc::new(
         RepartitionExec::try_new(
@@ -307,7 +299,7 @@ pub async fn build(
         .map_err(fail)?,
     );
     let mut keys = Vec::new();
-    for k in ["sg_conn", "sg_start", "sg_late", "sg_file", "sg_row"] {
+    for k in ["sg_conn", "sg_start", "sg_late", SEQ] {
         keys.push(PhysicalSortExpr::new_default(
             pcol(k, &schema).map_err(fail)?,
         ));
@@ -318,9 +310,7 @@ pub async fn build(
     let params = FoldParams {
         world,
         against,
-        dialect,
         files: job.files.clone(),
-        formats,
         show: job.show,
     };
     Ok(Some(Arc::new(SessionFoldExec::new(

@@ -1,10 +1,16 @@
-//! The registered functions of the replay query: `sg_conn` (a connection's partitioning key)
-//! and `sg_decide` (the §3 decision of a record as a new connection), both vectorised over
-//! the record columns (every column read as text, as SLS stores it), and `sg_sls` (one SLS
-//! JSON line split into those columns).
+//! `sg_parse`, the registered vectorised function of the replay query: each row of the
+//! input (a CSV, AWS or SLS JSON line, or a Parquet row's columns as text) is parsed once
+//! with the core's field parser and, when it is a record of a known ENI, decided as a new
+//! connection in the world (and in the changed world of a what-if). Its value is a struct:
+//! the connection's hash (the partitioning key), `start` and SYN-only (sort keys), the
+//! decision codes and the record packed into bytes (see [`crate::packed`]), or the problem
+//! of a malformed record.
 
+use crate::packed::pack;
+use crate::parse::{parse_columns, parse_json, parse_split, Source};
 use datafusion::arrow::array::{
-    Array, ArrayRef, Int64Builder, StringArray, StringBuilder, StructArray, UInt64Builder,
+    Array, ArrayRef, BinaryBuilder, BooleanBuilder, Int32Builder, Int64Array, Int64Builder,
+    StringArray, StructArray, UInt64Builder,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
@@ -13,13 +19,13 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use sgsim::model::{Reason, Verdict};
-use sgsim::replay::record::{parse_fields, Dialect, Item, Record};
+use sgsim::replay::record::{Dialect, Item, Record};
 use sgsim::replay::session::Fresh;
 use sgsim::replay::{ConnKey, Decider};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The record columns the functions take, in order (the §10 names).
+/// The record columns (the §10 names): a Parquet file's columns, as text.
 pub const COLUMNS: [&str; 14] = [
     "eni-id",
     "srcaddr",
@@ -37,78 +43,37 @@ pub const COLUMNS: [&str; 14] = [
     "tcp-flags",
 ];
 
-/// The column holding a record's whole-line error (an SLS line that is not a JSON object),
-/// null when the line was read; it follows [`COLUMNS`] in the functions' arguments.
-pub const ERROR: &str = "sg_error";
+/// The column of a text file's line (null for Parquet rows).
+pub const LINE: &str = "sg_line";
 
-/// The functions' arguments: [`COLUMNS`] then [`ERROR`].
+/// The column of a row's place in the input: the file's index times 2^40 plus the row.
+pub const SEQ: &str = "sg_seq";
+
+/// The bits of [`SEQ`] that hold the row.
+pub const ROW_BITS: u32 = 40;
+
+/// `sg_parse`'s arguments: [`SEQ`], [`LINE`], then [`COLUMNS`].
 pub fn arg_names() -> impl Iterator<Item = &'static str> {
-    COLUMNS.iter().copied().chain(std::iter::once(ERROR))
+    [SEQ, LINE].into_iter().chain(COLUMNS)
 }
 
-/// `sg_decide` codes that are not an index into the outcome table.
-pub const CODE_BAD: i64 = -1;
+/// A decision code that is not an index into the outcome table: a malformed record.
+pub const CODE_BAD: i32 = -1;
 /// The record is `log-status` other than `OK`.
-pub const CODE_SKIPPED: i64 = -2;
+pub const CODE_SKIPPED: i32 = -2;
 /// The record names no ENI of the world.
-pub const CODE_UNKNOWN: i64 = -3;
-/// The ENI does not own the local address.
-pub const CODE_NO_TARGET: i64 = -4;
-
-/// Text views of the record columns of one batch ([`COLUMNS`] then [`ERROR`]).
-pub struct Columns {
-    cols: Vec<StringArray>,
-}
-
-impl Columns {
-    /// Casts each column to text.
-    pub fn new(arrays: &[ArrayRef]) -> Result<Columns> {
-        let mut cols = Vec::with_capacity(arrays.len());
-        for a in arrays {
-            let s = cast(a, &DataType::Utf8)?;
-            let s = s
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| DataFusionError::Internal("cast to Utf8".into()))?
-                .clone();
-            cols.push(s);
-        }
-        Ok(Columns { cols })
-    }
-
-    /// Row `i` parsed as a record (the reader's own field parsing).
-    pub fn item(&self, i: usize, dialect: Dialect) -> std::result::Result<Item, String> {
-        if let Some(e) = self.cols.get(COLUMNS.len()) {
-            if i < e.len() && e.is_valid(i) {
-                return Err(e.value(i).to_string());
-            }
-        }
-        let get = |name: &str| -> Option<&str> {
-            let key = match (dialect, name) {
-                (Dialect::Aws, "interface-id") => "eni-id",
-                _ => name,
-            };
-            let at = COLUMNS.iter().position(|c| *c == key)?;
-            let col = self.cols.get(at)?;
-            (i < col.len() && col.is_valid(i)).then(|| col.value(i))
-        };
-        parse_fields(get, dialect).map_err(|e| format!("field `{}`: {}", e.field, e.message))
-    }
-}
-
-fn arrays(args: &ScalarFunctionArgs) -> Result<Vec<ArrayRef>> {
-    args.args
-        .iter()
-        .map(|a| a.to_array(args.number_rows))
-        .collect()
-}
+pub const CODE_UNKNOWN: i32 = -3;
+/// The ENI does not own the local address (the fold decides it again for the message).
+pub const CODE_NO_TARGET: i32 = -4;
+/// A blank line: not a record.
+pub const CODE_BLANK: i32 = -5;
 
 /// The outcome table of a world: every (verdict, reason) a new connection can get, so a
 /// decision travels through the query as one integer.
 #[derive(Debug)]
 pub struct Outcomes {
     list: Vec<(Verdict, Reason)>,
-    index: HashMap<(Verdict, Reason), i64>,
+    index: HashMap<(Verdict, Reason), i32>,
 }
 
 impl Outcomes {
@@ -137,13 +102,13 @@ impl Outcomes {
         let index = list
             .iter()
             .enumerate()
-            .map(|(i, o)| (o.clone(), i as i64))
+            .map(|(i, o)| (o.clone(), i as i32))
             .collect();
         Outcomes { list, index }
     }
 
     /// The outcome with a code.
-    pub fn get(&self, code: i64) -> Option<&(Verdict, Reason)> {
+    pub fn get(&self, code: i32) -> Option<&(Verdict, Reason)> {
         usize::try_from(code).ok().and_then(|i| self.list.get(i))
     }
 }
@@ -182,10 +147,8 @@ impl Replayed {
         Replayed::new(&world)
     }
 
-    fn code(&self, r: &Record) -> i64 {
-        let Some(eni) = self.decider.eni(&r.eni) else {
-            return CODE_UNKNOWN;
-        };
+    /// The decision code of a record at a known ENI.
+    fn code(&self, eni: usize, r: &Record) -> i32 {
         match self.decider.fresh(eni, r) {
             Fresh::Decided(v, reason) => self
                 .outcomes
@@ -198,232 +161,203 @@ impl Replayed {
     }
 }
 
-/// `sg_decide(columns…)`: the record's decision code as a new connection.
+/// `sg_parse(sg_seq, sg_line, columns…)`: see the module's documentation.
 #[derive(Debug)]
-pub struct Decide {
-    name: String,
+pub struct Parse {
     world: Arc<Replayed>,
+    against: Option<Arc<Replayed>>,
     dialect: Dialect,
+    sources: Vec<Source>,
     signature: Signature,
 }
 
-/// `sg_conn(columns…)`: the stable hash of the record's connection (null when the record
-/// is bad, skipped or of an unknown ENI).
-#[derive(Debug)]
-pub struct Conn {
-    world: Arc<Replayed>,
-    dialect: Dialect,
-    signature: Signature,
+impl PartialEq for Parse {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+impl Eq for Parse {}
+impl std::hash::Hash for Parse {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self as *const Self as usize).hash(state)
+    }
 }
 
-macro_rules! identity_eq {
-    ($t:ty) => {
-        impl PartialEq for $t {
-            fn eq(&self, other: &Self) -> bool {
-                std::ptr::eq(self, other)
-            }
-        }
-        impl Eq for $t {}
-        impl std::hash::Hash for $t {
-            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-                (self as *const Self as usize).hash(state)
-            }
-        }
-    };
-}
-identity_eq!(Decide);
-identity_eq!(Conn);
-identity_eq!(Sls);
-
-impl Decide {
+impl Parse {
     /// The world it decides in.
     pub fn world(&self) -> &Arc<Replayed> {
         &self.world
     }
-    /// The records' dialect.
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
-    }
-}
-
-impl Conn {
-    /// The world whose ENIs it resolves.
-    pub fn world(&self) -> &Arc<Replayed> {
-        &self.world
+    /// The changed world of a what-if.
+    pub fn against(&self) -> Option<&Arc<Replayed>> {
+        self.against.as_ref()
     }
     /// The records' dialect.
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
+    /// How each file's rows are read, by the file's index.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
 }
 
-/// The `sg_decide` function for a world, registered under `name`.
-pub fn decide_udf(name: &str, world: Arc<Replayed>, dialect: Dialect) -> ScalarUDF {
-    ScalarUDF::new_from_impl(Decide {
-        name: name.to_string(),
+/// The `sg_parse` function.
+pub fn parse_udf(
+    world: Arc<Replayed>,
+    against: Option<Arc<Replayed>>,
+    dialect: Dialect,
+    sources: Vec<Source>,
+) -> ScalarUDF {
+    ScalarUDF::new_from_impl(Parse {
         world,
+        against,
         dialect,
+        sources,
         signature: Signature::variadic_any(Volatility::Immutable),
     })
 }
 
-/// The `sg_conn` function for a world.
-pub fn conn_udf(world: Arc<Replayed>, dialect: Dialect) -> ScalarUDF {
-    ScalarUDF::new_from_impl(Conn {
-        world,
-        dialect,
-        signature: Signature::variadic_any(Volatility::Immutable),
-    })
+/// The fields of `sg_parse`'s struct: `conn` (the connection's hash, null unless a record
+/// of a known ENI), `start`, `late` (false when SYN-only), `fresh` and `fresh_new` (the
+/// decision codes in the two worlds), `rec` (the packed record, or a malformed record's
+/// problem as text).
+pub fn row_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("conn", DataType::UInt64, true),
+        Field::new("start", DataType::Int64, true),
+        Field::new("late", DataType::Boolean, true),
+        Field::new("fresh", DataType::Int32, false),
+        Field::new("fresh_new", DataType::Int32, true),
+        Field::new("rec", DataType::Binary, true),
+    ])
 }
 
-impl ScalarUDFImpl for Decide {
+fn text_column(a: &ArrayRef) -> Result<StringArray> {
+    let s = cast(a, &DataType::Utf8)?;
+    s.as_any()
+        .downcast_ref::<StringArray>()
+        .cloned()
+        .ok_or_else(|| DataFusionError::Internal("cast to Utf8".into()))
+}
+
+fn value(col: &StringArray, i: usize) -> Option<&str> {
+    (i < col.len() && col.is_valid(i)).then(|| col.value(i))
+}
+
+struct Out {
+    conn: UInt64Builder,
+    start: Int64Builder,
+    late: BooleanBuilder,
+    fresh: Int32Builder,
+    fresh_new: Int32Builder,
+    rec: BinaryBuilder,
+    buf: Vec<u8>,
+}
+
+impl Out {
+    fn other(&mut self, code: i32, message: Option<&str>) {
+        self.conn.append_null();
+        self.start.append_null();
+        self.late.append_null();
+        self.fresh.append_value(code);
+        self.fresh_new.append_null();
+        self.rec.append_option(message.map(str::as_bytes));
+    }
+}
+
+impl ScalarUDFImpl for Parse {
     fn name(&self) -> &str {
-        &self.name
+        "sg_parse"
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int64)
+        Ok(DataType::Struct(row_fields()))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let cols = Columns::new(&arrays(&args)?)?;
-        let mut out = Int64Builder::with_capacity(n);
-        for i in 0..n {
-            out.append_value(match cols.item(i, self.dialect) {
-                Err(_) => CODE_BAD,
-                Ok(Item::Skipped) => CODE_SKIPPED,
-                Ok(Item::Record(r)) => self.world.code(&r),
-            });
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
-    }
-}
-
-impl ScalarUDFImpl for Conn {
-    fn name(&self) -> &str {
-        "sg_conn"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::UInt64)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let n = args.number_rows;
-        let cols = Columns::new(&arrays(&args)?)?;
-        let mut out = UInt64Builder::with_capacity(n);
-        for i in 0..n {
-            match cols.item(i, self.dialect) {
-                Ok(Item::Record(r)) => match self.world.decider.eni(&r.eni) {
-                    Some(eni) => out.append_value(ConnKey::of(eni, &r).stable_hash()),
-                    None => out.append_null(),
-                },
-                _ => out.append_null(),
-            }
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
-    }
-}
-
-/// `sg_sls(line)`: one SLS JSON line as a struct of the [`COLUMNS`] (text; numbers through
-/// their text, as the core's reader takes them) and [`ERROR`] (why the line is not a
-/// record, null otherwise).
-#[derive(Debug)]
-pub struct Sls {
-    signature: Signature,
-}
-
-/// The `sg_sls` function.
-pub fn sls_udf() -> ScalarUDF {
-    ScalarUDF::new_from_impl(Sls {
-        signature: Signature::any(1, Volatility::Immutable),
-    })
-}
-
-fn sls_fields() -> Fields {
-    arg_names()
-        .map(|n| Field::new(n, DataType::Utf8, true))
-        .collect()
-}
-
-/// Splits one SLS line into its fields' texts, or says why it cannot.
-fn sls_line(line: &str) -> std::result::Result<Vec<Option<String>>, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
-    let serde_json::Value::Object(map) = v else {
-        return Err("not a JSON object".into());
-    };
-    let mut out = vec![None; COLUMNS.len()];
-    for (slot, name) in out.iter_mut().zip(COLUMNS) {
-        *slot = match map.get(name) {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            Some(_) => return Err(format!("field `{name}`: not a string or number")),
-        };
-    }
-    Ok(out)
-}
-
-impl ScalarUDFImpl for Sls {
-    fn name(&self) -> &str {
-        "sg_sls"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(sls_fields()))
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let n = args.number_rows;
-        let arrays = arrays(&args)?;
-        let line = arrays
+        let arrays: Vec<ArrayRef> = args
+            .args
+            .iter()
+            .map(|a| a.to_array(n))
+            .collect::<Result<_>>()?;
+        let internal = |m: &str| DataFusionError::Internal(format!("sg_parse: {m}"));
+        let seq = arrays
             .first()
-            .ok_or_else(|| DataFusionError::Internal("sg_sls takes the line".into()))?;
-        let line = cast(line, &DataType::Utf8)?;
-        let line = line
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| DataFusionError::Internal("cast to Utf8".into()))?;
-        let mut builders: Vec<StringBuilder> = arg_names()
-            .map(|_| StringBuilder::with_capacity(n, n * 8))
-            .collect();
+            .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
+            .ok_or_else(|| internal("no sg_seq"))?;
+        let texts: Vec<StringArray> = arrays
+            .iter()
+            .skip(1)
+            .map(text_column)
+            .collect::<Result<_>>()?;
+        let line = texts.first().ok_or_else(|| internal("no sg_line"))?;
+        let mut out = Out {
+            conn: UInt64Builder::with_capacity(n),
+            start: Int64Builder::with_capacity(n),
+            late: BooleanBuilder::with_capacity(n),
+            fresh: Int32Builder::with_capacity(n),
+            fresh_new: Int32Builder::with_capacity(n),
+            rec: BinaryBuilder::with_capacity(n, n * 56),
+            buf: Vec::with_capacity(64),
+        };
         for i in 0..n {
-            let text = if i < line.len() && line.is_valid(i) {
-                line.value(i)
-            } else {
-                ""
+            let file = usize::try_from(seq.value(i) >> ROW_BITS).unwrap_or(usize::MAX);
+            let parsed = match self.sources.get(file) {
+                Some(Source::Csv(h)) => parse_split(value(line, i).unwrap_or(""), h, false),
+                Some(Source::Aws(h)) => parse_split(value(line, i).unwrap_or(""), h, true),
+                Some(Source::Json) => parse_json(value(line, i).unwrap_or("")),
+                Some(Source::Columns) => Some(parse_columns(
+                    |slot| texts.get(slot + 1).and_then(|c| value(c, i)),
+                    self.dialect,
+                )),
+                None => return Err(internal("a row of no file")),
             };
-            match sls_line(text) {
-                Ok(values) => {
-                    for (b, v) in builders
-                        .iter_mut()
-                        .zip(values.iter().map(Some).chain([None]))
-                    {
-                        b.append_option(v.and_then(|v| v.as_deref()));
-                    }
+            let r = match parsed {
+                None => {
+                    out.other(CODE_BLANK, None);
+                    continue;
                 }
-                Err(m) => {
-                    let last = builders.len().saturating_sub(1);
-                    for (k, b) in builders.iter_mut().enumerate() {
-                        if k == last {
-                            b.append_value(&m);
-                        } else {
-                            b.append_null();
-                        }
-                    }
+                Some(Err(m)) => {
+                    out.other(CODE_BAD, Some(&m));
+                    continue;
                 }
+                Some(Ok(Item::Skipped)) => {
+                    out.other(CODE_SKIPPED, None);
+                    continue;
+                }
+                Some(Ok(Item::Record(r))) => r,
+            };
+            let Some(eni) = self.world.decider.eni(&r.eni) else {
+                out.other(CODE_UNKNOWN, None);
+                continue;
+            };
+            out.conn.append_value(ConnKey::of(eni, &r).stable_hash());
+            out.start.append_value(r.start);
+            out.late.append_value(!r.syn_only());
+            out.fresh.append_value(self.world.code(eni, &r));
+            match &self.against {
+                Some(new) => out.fresh_new.append_value(match new.decider.eni(&r.eni) {
+                    Some(e) => new.code(e, &r),
+                    None => CODE_UNKNOWN,
+                }),
+                None => out.fresh_new.append_null(),
             }
+            out.buf.clear();
+            pack(eni, &r, &mut out.buf);
+            out.rec.append_value(&out.buf);
         }
-        let columns: Vec<ArrayRef> = builders
-            .into_iter()
-            .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
-        let out = StructArray::try_new(sls_fields(), columns, None)?;
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(out.conn.finish()),
+            Arc::new(out.start.finish()),
+            Arc::new(out.late.finish()),
+            Arc::new(out.fresh.finish()),
+            Arc::new(out.fresh_new.finish()),
+            Arc::new(out.rec.finish()),
+        ];
+        let s = StructArray::try_new(row_fields(), columns, None)?;
+        Ok(ColumnarValue::Array(Arc::new(s)))
     }
 }

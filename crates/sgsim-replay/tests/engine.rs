@@ -240,3 +240,92 @@ fn a_format_can_be_forced_and_missing_files_are_named() {
         assert!(e.starts_with(&format!("{missing}: ")), "{e}");
     }
 }
+
+/// `text` with an empty line before every fifth line, a line of spaces before every
+/// seventh and CRLF endings on every third (the core's reader skips blank lines and counts
+/// them as lines).
+fn with_blank_lines(text: &str) -> String {
+    let mut out = String::from("\n");
+    for (i, l) in text.lines().enumerate() {
+        if i % 5 == 4 {
+            out.push('\n');
+        }
+        if i % 7 == 6 {
+            out.push_str("   \n");
+        }
+        out.push_str(l);
+        out.push_str(if i % 3 == 2 { "\r\n" } else { "\n" });
+    }
+    out.push_str("\n\n");
+    out
+}
+
+#[test]
+fn blank_lines_keep_the_files_own_line_numbers() {
+    let world = sgsim::world_file::load(&root().join("examples/web.toml")).unwrap();
+    let dir = TempDir::new("blank");
+    let recs = generate(
+        &world,
+        &GenOptions {
+            seed: 3,
+            connections: 200,
+            flip_percent: 5,
+            ..GenOptions::default()
+        },
+    );
+    let mut csv = Vec::new();
+    write_csv(&recs, &mut csv).unwrap();
+    let mut json = Vec::new();
+    write_json(&recs, &mut json).unwrap();
+    let mut aws = Vec::new();
+    write_aws(&recs, &mut aws).unwrap();
+    for (name, text) in [("b.csv", csv), ("b.jsonl", json), ("b.log", aws)] {
+        let p = path(&dir.join(name));
+        std::fs::write(&p, with_blank_lines(&String::from_utf8(text).unwrap())).unwrap();
+        let files = vec![p.clone()];
+        let (o, e) = compare(&world, None, &files, &files, 2, 0);
+        assert!(!o.2.is_empty(), "{name}: no disagreements to place");
+        assert_eq!(o, e, "{name}");
+    }
+    // An error after blank lines names the file's own line.
+    let good = std::fs::read_to_string(root().join("examples/replay/web.jsonl")).unwrap();
+    let mut lines: Vec<String> = good.lines().take(6).map(str::to_string).collect();
+    lines[4] = "{not json".to_string();
+    let p = path(&dir.join("bad.jsonl"));
+    std::fs::write(&p, with_blank_lines(&lines.join("\n"))).unwrap();
+    let e = run(&job(std::slice::from_ref(&p), 2), replayed(&world), None).unwrap_err();
+    let want = read_all(std::slice::from_ref(&p), None, false).unwrap_err();
+    assert_eq!(e, want.to_string());
+    assert!(
+        e.starts_with(&format!("{p} line 7: not a JSON object")),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_csv_record_with_the_wrong_number_of_fields_is_one_bad_record() {
+    let world = sgsim::world_file::load(&root().join("examples/web.toml")).unwrap();
+    let dir = TempDir::new("width");
+    let csv = std::fs::read_to_string(root().join("examples/replay/web.csv")).unwrap();
+    let mut rows: Vec<String> = csv.lines().take(8).map(str::to_string).collect();
+    // Line 3 lacks its last field, line 6 has one too many; line 7 an unterminated quote.
+    let cut = rows[2].rfind(',').unwrap();
+    rows[2].truncate(cut);
+    rows[5].push_str(",extra");
+    rows[6] = format!("\"{}", rows[6]);
+    let c = path(&dir.join("width.csv"));
+    std::fs::write(&c, rows.join("\n") + "\n").unwrap();
+    let files = vec![c.clone()];
+    let e = run(&job(&files, 2), replayed(&world), None).unwrap_err();
+    let want = read_all(&files, None, false).unwrap_err();
+    assert_eq!(e, want.to_string());
+    assert!(e.starts_with(&format!("{c} line 3: ")), "{e}");
+    assert!(e.contains("fields where the header has"), "{e}");
+    let mut j = job(&files, 2);
+    j.skip_bad = true;
+    let t = run(&j, replayed(&world), None).unwrap();
+    assert_eq!((t.records, t.bad), (7, 3));
+    let oracle = read_all(&files, None, true).unwrap();
+    let o = replay(&Decider::new(&world).unwrap(), None, &oracle, 50);
+    assert_eq!(key(&o, 0), key(&t, 0));
+}
