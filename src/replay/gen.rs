@@ -8,7 +8,7 @@
 // reads no user input. TODO: rewrite with `get` so the crate-wide lint holds here too.
 #![allow(clippy::indexing_slicing)]
 
-use super::record::{action_word, dir_word, Record};
+use super::record::{action_word, dir_word, Record, COLUMNS};
 use super::session::SESSION_SECONDS;
 use crate::engine::reference;
 use crate::generate::SplitMix64;
@@ -467,24 +467,6 @@ pub fn generate(world: &World, opt: &GenOptions) -> Vec<GenRecord> {
     g.out.sort_by_key(|(s, o, _)| (*s, *o));
     g.out.into_iter().map(|(_, _, r)| r).collect()
 }
-
-/// The §10 column names in the order the CSV writer uses.
-pub const COLUMNS: [&str; 14] = [
-    "eni-id",
-    "srcaddr",
-    "srcport",
-    "dstaddr",
-    "dstport",
-    "protocol",
-    "direction",
-    "start",
-    "end",
-    "packets",
-    "bytes",
-    "action",
-    "log-status",
-    "tcp-flags",
-];
 
 fn values(g: &GenRecord) -> [String; 14] {
     let r = &g.record;

@@ -5,6 +5,25 @@ use crate::model::{Direction, MixedFamily, Packet, Verdict, PROTO_TCP, PROTO_UDP
 use std::fmt;
 use std::net::IpAddr;
 
+/// The record's columns (the §10 names), in the order the CSV writer and the Parquet
+/// files use.
+pub const COLUMNS: [&str; 14] = [
+    "eni-id",
+    "srcaddr",
+    "srcport",
+    "dstaddr",
+    "dstport",
+    "protocol",
+    "direction",
+    "start",
+    "end",
+    "packets",
+    "bytes",
+    "action",
+    "log-status",
+    "tcp-flags",
+];
+
 /// One flow-log record: one ENI, direction and time window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {

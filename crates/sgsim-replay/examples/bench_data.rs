@@ -11,6 +11,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use sgsim::model::{Direction, Verdict};
 use sgsim::replay::gen::{generate, write_csv, GenOptions, GenRecord};
+use sgsim::replay::record::COLUMNS;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -24,26 +25,10 @@ const NUMBERS: [&str; 8] = [
     "bytes",
     "tcp-flags",
 ];
-const NAMES: [&str; 14] = [
-    "eni-id",
-    "srcaddr",
-    "srcport",
-    "dstaddr",
-    "dstport",
-    "protocol",
-    "direction",
-    "start",
-    "end",
-    "packets",
-    "bytes",
-    "action",
-    "log-status",
-    "tcp-flags",
-];
 
 fn batch(schema: &Arc<Schema>, recs: &[GenRecord]) -> RecordBatch {
     let mut cols: Vec<ArrayRef> = Vec::new();
-    for name in NAMES {
+    for name in COLUMNS {
         if NUMBERS.contains(&name) {
             let mut b = Int64Builder::with_capacity(recs.len());
             for g in recs {
@@ -107,7 +92,7 @@ fn main() {
     write_csv(&recs, &mut out).unwrap();
     out.flush().unwrap();
     let schema = Arc::new(Schema::new(
-        NAMES
+        COLUMNS
             .iter()
             .map(|n| {
                 let t = if NUMBERS.contains(n) {

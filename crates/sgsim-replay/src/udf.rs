@@ -26,22 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The record columns (the §10 names): a Parquet file's columns, as text.
-pub const COLUMNS: [&str; 14] = [
-    "eni-id",
-    "srcaddr",
-    "srcport",
-    "dstaddr",
-    "dstport",
-    "protocol",
-    "direction",
-    "start",
-    "end",
-    "packets",
-    "bytes",
-    "action",
-    "log-status",
-    "tcp-flags",
-];
+pub use sgsim::replay::record::COLUMNS;
 
 /// The column of a text file's line (null for Parquet rows).
 pub const LINE: &str = "sg_line";
