@@ -58,8 +58,10 @@ impl CallContext {
     pub fn now_utc() -> CallContext {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        CallContext { now: iso8601(secs) }
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        CallContext {
+            now: format_timestamp(secs),
+        }
     }
 }
 
@@ -84,10 +86,6 @@ pub fn format_timestamp(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-fn iso8601(secs: u64) -> String {
-    format_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// The answer to a call: the HTTP status and the JSON body the cloud would send.
@@ -488,9 +486,9 @@ mod tests {
 
     #[test]
     fn iso_dates() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_767_225_600), "2026-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400 + 3661), "2000-02-29T01:01:01Z");
+        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_timestamp(1_767_225_600), "2026-01-01T00:00:00Z");
+        assert_eq!(format_timestamp(951_782_400 + 3661), "2000-02-29T01:01:01Z");
     }
 
     #[test]
