@@ -5,113 +5,44 @@
 //! of every rule. `SGSIM_PROPTEST_CASES` raises the case count (default 256).
 
 use crate::support::config;
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use crate::support::rules::{packet, rule, v4_addr, v6_addr, RuleSpace};
 use proptest::prelude::*;
 use sgsim::engine::matcher::Matcher;
 use sgsim::engine::rule::{linear_scan_dir, EngineRule};
 use sgsim::model::{Family, Packet, Policy, PortRange};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-const V4_BASES: [u32; 7] = [
-    0x0A00_0000,
-    0x0A00_0001,
-    0x0A00_0100,
-    0x0A01_0000,
-    0xC0A8_0001,
-    0x0000_0000,
-    0xFFFF_FFFF,
-];
-const V4_LENS: [u8; 8] = [0, 1, 8, 16, 24, 30, 31, 32];
-const V6_BASES: [u128; 5] = [
-    0x2001_0db8_0000_0000_0000_0000_0000_0001,
-    0x2001_0db8_0000_0001_0000_0000_0000_0000,
-    0x2001_0db8_0000_0000_0000_0000_0000_0000,
-    0,
-    u128::MAX,
-];
-const V6_LENS: [u8; 7] = [0, 1, 32, 64, 120, 127, 128];
-const PORTS: [u16; 8] = [0, 1, 22, 80, 443, 1024, 65534, 65535];
-
-fn v4_addr() -> impl Strategy<Value = u32> {
-    (prop::sample::select(&V4_BASES[..]), 0u32..4).prop_map(|(b, d)| b ^ d)
-}
-
-fn v6_addr() -> impl Strategy<Value = u128> {
-    (prop::sample::select(&V6_BASES[..]), 0u128..4).prop_map(|(b, d)| b ^ d)
-}
-
-fn net(family: Family) -> BoxedStrategy<IpNet> {
-    match family {
-        Family::V4 => (v4_addr(), prop::sample::select(&V4_LENS[..]))
-            .prop_map(|(a, l)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc()))
-            .boxed(),
-        Family::V6 => (v6_addr(), prop::sample::select(&V6_LENS[..]))
-            .prop_map(|(a, l)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).unwrap().trunc()))
-            .boxed(),
-    }
-}
-
-fn any_net() -> BoxedStrategy<IpNet> {
-    prop_oneof![4 => net(Family::V4), 2 => net(Family::V6)].boxed()
-}
-
-fn ports() -> impl Strategy<Value = PortRange> {
-    prop_oneof![
-        2 => Just(PortRange::ANY),
-        3 => (prop::sample::select(&PORTS[..]), prop::sample::select(&PORTS[..]))
-            .prop_map(|(a, b)| PortRange::new(a.min(b), a.max(b)).unwrap()),
-    ]
-}
-
-fn rule() -> impl Strategy<Value = EngineRule> {
-    (
-        prop::sample::select(&["a", "b", "ab", "b0", "sgr-1", "sgr-10", "sgr-2"][..]),
-        1u32..5,
-        prop::bool::ANY,
-        prop::option::of(prop::sample::select(&[6u8, 17, 1, 58, 47, 0][..])),
-        prop::option::of(prop_oneof![Just(Family::V4), Just(Family::V6)]),
-        ports(),
-        ports(),
-        // Mostly one network; sometimes several of either family (group / prefix-list
-        // peers), sometimes none.
-        prop_oneof![6 => prop::collection::vec(any_net(), 1..2), 2 => prop::collection::vec(any_net(), 0..6)],
-        prop::option::of(any_net()),
-    )
-        .prop_map(
-            |(id, rank, drop, protocol, family, dst, src, peer, local)| EngineRule {
-                id: id.to_string(),
-                group: "sg-x".to_string(),
-                rank,
-                policy: if drop { Policy::Drop } else { Policy::Accept },
-                protocol,
-                family,
-                dst_ports: dst,
-                src_ports: src,
-                peer,
-                local,
-            },
-        )
-}
-
-fn packet() -> impl Strategy<Value = Packet> {
-    let addrs = prop_oneof![
-        3 => (v4_addr(), v4_addr()).prop_map(|(a, b)| (
-            IpAddr::V4(Ipv4Addr::from(a)),
-            IpAddr::V4(Ipv4Addr::from(b))
-        )),
-        2 => (v6_addr(), v6_addr()).prop_map(|(a, b)| (
-            IpAddr::V6(Ipv6Addr::from(a)),
-            IpAddr::V6(Ipv6Addr::from(b))
-        )),
-    ];
-    (
-        prop::sample::select(&[6u8, 17, 1, 58, 47, 0, 255][..]),
-        addrs,
-        prop::sample::select(&PORTS[..]),
-        prop::sample::select(&PORTS[..]),
-    )
-        .prop_map(|(protocol, (src, dst), sp, dp)| Packet::new(protocol, src, sp, dst, dp).unwrap())
-}
+/// Addresses at and near the ends of the families and of common networks; prefix lengths
+/// from /0 to /32 and /128; ports 0, 1, 65535 and the common ones.
+static SPACE: RuleSpace = RuleSpace {
+    v4_bases: &[
+        0x0A00_0000,
+        0x0A00_0001,
+        0x0A00_0100,
+        0x0A01_0000,
+        0xC0A8_0001,
+        0x0000_0000,
+        0xFFFF_FFFF,
+    ],
+    v4_lens: &[0, 1, 8, 16, 24, 30, 31, 32],
+    v6_bases: &[
+        0x2001_0db8_0000_0000_0000_0000_0000_0001,
+        0x2001_0db8_0000_0001_0000_0000_0000_0000,
+        0x2001_0db8_0000_0000_0000_0000_0000_0000,
+        0,
+        u128::MAX,
+    ],
+    v6_lens: &[0, 1, 32, 64, 120, 127, 128],
+    net_weights: (4, 2),
+    packet_weights: (3, 2),
+    ports: &[0, 1, 22, 80, 443, 1024, 65534, 65535],
+    ids: &["a", "b", "ab", "b0", "sgr-1", "sgr-10", "sgr-2"],
+    rank_end: 5,
+    rule_protocols: &[6, 17, 1, 58, 47, 0],
+    packet_protocols: &[6, 17, 1, 58, 47, 0, 255],
+    many_weight: 2,
+    many_peers: 6,
+};
 
 /// Packets at the edges of every rule: first and last address of the peer and local nets,
 /// port interval ends, the rule's protocol.
@@ -165,8 +96,8 @@ proptest! {
 
     #[test]
     fn matcher_equals_linear_scan(
-        rules in prop::collection::vec(rule(), 0..40),
-        packets in prop::collection::vec(packet(), 1..40),
+        rules in prop::collection::vec(rule(&SPACE), 0..40),
+        packets in prop::collection::vec(packet(&SPACE), 1..40),
     ) {
         let m = Matcher::compile(&rules).unwrap();
         for p in packets.iter().chain(edge_packets(&rules).iter()) {
@@ -180,8 +111,8 @@ proptest! {
 
     #[test]
     fn larger_sets_equal_linear_scan(
-        rules in prop::collection::vec(rule(), 64..200),
-        packets in prop::collection::vec(packet(), 1..60),
+        rules in prop::collection::vec(rule(&SPACE), 64..200),
+        packets in prop::collection::vec(packet(&SPACE), 1..60),
     ) {
         // Past 64 entries the compiler builds several layouts and keeps the cheapest.
         let m = Matcher::compile(&rules).unwrap();
@@ -192,10 +123,10 @@ proptest! {
 
     #[test]
     fn mixed_family_queries_match_nothing(
-        rules in prop::collection::vec(rule(), 0..30),
-        packet in packet(),
-        a in v4_addr(),
-        b in v6_addr(),
+        rules in prop::collection::vec(rule(&SPACE), 0..30),
+        packet in packet(&SPACE),
+        a in v4_addr(&SPACE),
+        b in v6_addr(&SPACE),
     ) {
         // No valid packet makes a query whose addresses differ in family: the matcher
         // answers None for every such query (and never panics), whatever the rules.

@@ -4,100 +4,30 @@
 //! the corners of the rules, across the overlay folds. `SGSIM_PROPTEST_CASES` raises the case
 //! count (default 64).
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use crate::support::config;
+use crate::support::rules::{packet, rule, RuleSpace};
 use proptest::prelude::*;
 use sgsim::engine::matcher::{LiveMatcher, Matcher};
 use sgsim::engine::rule::{linear_scan, linear_scan_dir, EngineRule};
 use sgsim::generate::SplitMix64;
-use sgsim::model::{Family, Packet, Policy, PortRange};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use sgsim::model::Packet;
 
-fn cases() -> u32 {
-    std::env::var("SGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
-}
-
-const V4_BASES: [u32; 5] = [0x0A00_0000, 0x0A00_0001, 0x0A01_0000, 0xC0A8_0001, 0];
-const V4_LENS: [u8; 6] = [0, 8, 16, 24, 31, 32];
-const V6_BASES: [u128; 3] = [0x2001_0db8_0000_0000_0000_0000_0000_0001, 0, u128::MAX];
-const V6_LENS: [u8; 4] = [0, 32, 64, 128];
-const PORTS: [u16; 6] = [0, 22, 80, 443, 1024, 65535];
-
-fn v4_addr() -> impl Strategy<Value = u32> {
-    (prop::sample::select(&V4_BASES[..]), 0u32..4).prop_map(|(b, d)| b ^ d)
-}
-
-fn v6_addr() -> impl Strategy<Value = u128> {
-    (prop::sample::select(&V6_BASES[..]), 0u128..4).prop_map(|(b, d)| b ^ d)
-}
-
-fn any_net() -> BoxedStrategy<IpNet> {
-    prop_oneof![
-        4 => (v4_addr(), prop::sample::select(&V4_LENS[..]))
-            .prop_map(|(a, l)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc())),
-        1 => (v6_addr(), prop::sample::select(&V6_LENS[..]))
-            .prop_map(|(a, l)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).unwrap().trunc())),
-    ]
-    .boxed()
-}
-
-fn ports() -> impl Strategy<Value = PortRange> {
-    prop_oneof![
-        2 => Just(PortRange::ANY),
-        3 => (prop::sample::select(&PORTS[..]), prop::sample::select(&PORTS[..]))
-            .prop_map(|(a, b)| PortRange::new(a.min(b), a.max(b)).unwrap()),
-    ]
-}
-
-fn rule() -> impl Strategy<Value = EngineRule> {
-    (
-        prop::sample::select(&["a", "b", "ab", "sgr-1", "sgr-2"][..]),
-        1u32..6,
-        prop::bool::ANY,
-        prop::option::of(prop::sample::select(&[6u8, 17, 1][..])),
-        prop::option::of(prop_oneof![Just(Family::V4), Just(Family::V6)]),
-        ports(),
-        ports(),
-        prop_oneof![6 => prop::collection::vec(any_net(), 1..2), 1 => prop::collection::vec(any_net(), 0..4)],
-        prop::option::of(any_net()),
-    )
-        .prop_map(
-            |(id, rank, drop, protocol, family, dst, src, peer, local)| EngineRule {
-                id: id.to_string(),
-                group: "sg-x".to_string(),
-                rank,
-                policy: if drop { Policy::Drop } else { Policy::Accept },
-                protocol,
-                family,
-                dst_ports: dst,
-                src_ports: src,
-                peer,
-                local,
-            },
-        )
-}
-
-fn packet() -> impl Strategy<Value = Packet> {
-    let addrs = prop_oneof![
-        4 => (v4_addr(), v4_addr()).prop_map(|(a, b)| (
-            IpAddr::V4(Ipv4Addr::from(a)),
-            IpAddr::V4(Ipv4Addr::from(b))
-        )),
-        1 => (v6_addr(), v6_addr()).prop_map(|(a, b)| (
-            IpAddr::V6(Ipv6Addr::from(a)),
-            IpAddr::V6(Ipv6Addr::from(b))
-        )),
-    ];
-    (
-        prop::sample::select(&[6u8, 17, 1, 58][..]),
-        addrs,
-        prop::sample::select(&PORTS[..]),
-        prop::sample::select(&PORTS[..]),
-    )
-        .prop_map(|(protocol, (src, dst), sp, dp)| Packet::new(protocol, src, sp, dst, dp).unwrap())
-}
+/// Fewer addresses, lengths and ports than the matcher's own test: updates overlap often.
+static SPACE: RuleSpace = RuleSpace {
+    v4_bases: &[0x0A00_0000, 0x0A00_0001, 0x0A01_0000, 0xC0A8_0001, 0],
+    v4_lens: &[0, 8, 16, 24, 31, 32],
+    v6_bases: &[0x2001_0db8_0000_0000_0000_0000_0000_0001, 0, u128::MAX],
+    v6_lens: &[0, 32, 64, 128],
+    net_weights: (4, 1),
+    packet_weights: (4, 1),
+    ports: &[0, 22, 80, 443, 1024, 65535],
+    ids: &["a", "b", "ab", "sgr-1", "sgr-2"],
+    rank_end: 6,
+    rule_protocols: &[6, 17, 1],
+    packet_protocols: &[6, 17, 1, 58],
+    many_weight: 1,
+    many_peers: 4,
+};
 
 /// One step: insert a rule, or remove the live rule at a position (modulo the live count).
 #[derive(Debug, Clone)]
@@ -108,7 +38,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        1 => rule().prop_map(Op::Insert),
+        1 => rule(&SPACE).prop_map(Op::Insert),
         1 => (0usize..1000).prop_map(Op::Remove),
     ]
 }
@@ -128,13 +58,13 @@ fn check(m: &LiveMatcher, packets: &[Packet]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(config(64))]
 
     #[test]
     fn long_update_sequences_equal_rebuilds(
-        initial in prop::collection::vec(rule(), 0..40),
+        initial in prop::collection::vec(rule(&SPACE), 0..40),
         ops in prop::collection::vec(op(), 50..200),
-        packets in prop::collection::vec(packet(), 12),
+        packets in prop::collection::vec(packet(&SPACE), 12),
     ) {
         let mut m = LiveMatcher::new(initial).unwrap();
         for (step, op) in ops.into_iter().enumerate() {

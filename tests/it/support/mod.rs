@@ -7,6 +7,8 @@
 pub mod arb;
 /// Claims of the analysis tests: every witness re-decided by the reference evaluator.
 pub mod claims;
+/// The random rule sets and packets of the matcher property tests, one copy for both.
+pub mod rules;
 pub mod world_doc;
 pub mod world_gen;
 /// The random worlds of the world matcher and the analysis tests, one copy for both.
