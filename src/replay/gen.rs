@@ -4,10 +4,6 @@
 //! ENIs). The logged `action` of every record follows from the reference evaluator and the
 //! session rules, tracked here on their own, so a correct replay agrees on every record.
 
-// The generator draws every index below a length it has checked or built non-empty; it
-// reads no user input. TODO: rewrite with `get` so the crate-wide lint holds here too.
-#![allow(clippy::indexing_slicing)]
-
 use super::record::{action_word, dir_word, Record, COLUMNS};
 use super::session::SESSION_SECONDS;
 use crate::engine::reference;
@@ -92,6 +88,18 @@ struct Track {
     open_until: Option<i64>,
 }
 
+/// One window of a connection as its records see it: the ends, the time and the TCP flags
+/// of the request (client to server) and of the reply.
+struct Exchange {
+    proto: u8,
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    start: i64,
+    end: i64,
+    req_flags: Option<u16>,
+    rep_flags: Option<u16>,
+}
+
 struct Gen<'w> {
     world: &'w World,
     rng: SplitMix64,
@@ -101,19 +109,28 @@ struct Gen<'w> {
 }
 
 impl Gen<'_> {
-    /// Logs one record at `eni` with the action the session rules give.
-    #[allow(clippy::too_many_arguments)]
+    /// Logs the request of an exchange at `eni` in `dir`; its action.
+    fn request(&mut self, eni: &str, dir: Direction, x: &Exchange) -> Verdict {
+        self.log(eni, dir, x, x.client, x.server, x.req_flags)
+    }
+
+    /// Logs the reply of an exchange at `eni` in `dir`; its action.
+    fn reply(&mut self, eni: &str, dir: Direction, x: &Exchange) -> Verdict {
+        self.log(eni, dir, x, x.server, x.client, x.rep_flags)
+    }
+
+    /// Logs one record of an exchange at `eni`, from `src` to `dst`, with the action the
+    /// session rules give.
     fn log(
         &mut self,
         eni: &str,
         dir: Direction,
-        proto: u8,
+        x: &Exchange,
         src: (IpAddr, u16),
         dst: (IpAddr, u16),
-        start: i64,
-        end: i64,
         flags: Option<u16>,
     ) -> Verdict {
+        let (proto, start, end) = (x.proto, x.start, x.end);
         let (a, b) = if src <= dst { (src, dst) } else { (dst, src) };
         let key = (eni.to_string(), a.0, a.1, b.0, b.1, proto);
         let track = self.tracks.entry(key).or_default();
@@ -160,6 +177,12 @@ impl Gen<'_> {
     }
 }
 
+/// An element of a slice drawn at random (`None` when it is empty, drawing nothing).
+fn pick<'a, T>(rng: &mut SplitMix64, items: &'a [T]) -> Option<&'a T> {
+    items.get(rng.below(items.len() as u64) as usize)
+}
+
+/// The ENIs that have an IPv4 address, with the IPv4 peers and the port ends of their rules.
 fn enis(world: &World) -> Vec<Eni> {
     world
         .enis()
@@ -216,15 +239,17 @@ pub fn generate(world: &World, opt: &GenOptions) -> Vec<GenRecord> {
     let mut plans: Vec<Plan> = Vec::new();
     let mut windows_todo: Vec<Window> = Vec::new();
     for _ in 0..opt.connections {
-        let e = &enis[g.rng.below(enis.len() as u64) as usize];
+        let Some(e) = pick(&mut g.rng, &enis) else {
+            break;
+        };
         let proto = match g.rng.below(10) {
             0..=6 => PROTO_TCP,
             7 | 8 => PROTO_UDP,
             _ => PROTO_ICMP,
         };
         let ports = proto == PROTO_TCP || proto == PROTO_UDP;
-        let fallback = outside[g.rng.below(outside.len() as u64) as usize];
-        let remote = match e.peers.get(g.rng.below(e.peers.len() as u64) as usize) {
+        let fallback = g.rng.pick(&outside, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let remote = match pick(&mut g.rng, &e.peers) {
             Some(net) if g.rng.percent(60) => {
                 let bits = u32::from(net.hostmask()) & (g.rng.next_u64() as u32);
                 let host = IpAddr::V4(Ipv4Addr::from(u32::from(net.network()) | bits));
@@ -236,12 +261,15 @@ pub fn generate(world: &World, opt: &GenOptions) -> Vec<GenRecord> {
             }
             _ => fallback,
         };
-        let other = &enis[g.rng.below(enis.len() as u64) as usize];
-        let service = if !e.ports.is_empty() && g.rng.percent(60) {
-            e.ports[g.rng.below(e.ports.len() as u64) as usize]
-        } else {
-            common[g.rng.below(common.len() as u64) as usize]
+        let Some(other) = pick(&mut g.rng, &enis) else {
+            break;
         };
+        let own = if !e.ports.is_empty() && g.rng.percent(60) {
+            pick(&mut g.rng, &e.ports).copied()
+        } else {
+            None
+        };
+        let service = own.unwrap_or_else(|| g.rng.pick(&common, 80));
         let (sport, dport) = if ports {
             (g.rng.range(1024, 65535) as u16, service)
         } else {
@@ -299,140 +327,47 @@ pub fn generate(world: &World, opt: &GenOptions) -> Vec<GenRecord> {
         let Some(p) = plans.get(w.conn) else {
             continue;
         };
-        let (start, end) = (w.start, w.end);
-        let (proto, client, server) = (p.proto, p.client, p.server);
-        let tcp = proto == PROTO_TCP;
-        let req_flags = tcp.then_some(if w.first { 2 } else { 24 });
-        let rep_flags = tcp.then_some(if w.first { 18 } else { 24 });
+        let tcp = p.proto == PROTO_TCP;
+        let x = Exchange {
+            proto: p.proto,
+            client: p.client,
+            server: p.server,
+            start: w.start,
+            end: w.end,
+            req_flags: tcp.then_some(if w.first { 2 } else { 24 }),
+            rep_flags: tcp.then_some(if w.first { 18 } else { 24 }),
+        };
         let before = g.out.len();
         let (e, other) = (p.e.as_str(), p.other.as_str());
-        match p.kind {
-            1 => {
-                if w.server_first {
-                    g.log(
-                        e,
-                        Direction::Ingress,
-                        proto,
-                        server,
-                        client,
-                        start,
-                        end,
-                        rep_flags,
-                    );
-                }
-                if g.log(
-                    e,
-                    Direction::Egress,
-                    proto,
-                    client,
-                    server,
-                    start,
-                    end,
-                    req_flags,
-                ) == Verdict::Accept
-                    && !w.server_first
-                {
-                    g.log(
-                        e,
-                        Direction::Ingress,
-                        proto,
-                        server,
-                        client,
-                        start,
-                        end,
-                        rep_flags,
-                    );
-                }
+        if p.kind == 2 {
+            // Between two ENIs: sent at the client's, received at the server's, and the
+            // reply back the same way.
+            if g.request(other, Direction::Egress, &x) == Verdict::Accept
+                && g.request(e, Direction::Ingress, &x) == Verdict::Accept
+            {
+                g.reply(e, Direction::Egress, &x);
+                g.reply(other, Direction::Ingress, &x);
             }
-            2 => {
-                let sent = g.log(
-                    other,
-                    Direction::Egress,
-                    proto,
-                    client,
-                    server,
-                    start,
-                    end,
-                    req_flags,
-                );
-                if sent == Verdict::Accept
-                    && g.log(
-                        e,
-                        Direction::Ingress,
-                        proto,
-                        client,
-                        server,
-                        start,
-                        end,
-                        req_flags,
-                    ) == Verdict::Accept
-                {
-                    g.log(
-                        e,
-                        Direction::Egress,
-                        proto,
-                        server,
-                        client,
-                        start,
-                        end,
-                        rep_flags,
-                    );
-                    g.log(
-                        other,
-                        Direction::Ingress,
-                        proto,
-                        server,
-                        client,
-                        start,
-                        end,
-                        rep_flags,
-                    );
-                }
+        } else {
+            // With the outside, logged at `e` only: the request leaves `e` (kind 1) or
+            // comes in (kind 0).
+            let (req_dir, rep_dir) = if p.kind == 1 {
+                (Direction::Egress, Direction::Ingress)
+            } else {
+                (Direction::Ingress, Direction::Egress)
+            };
+            if w.server_first {
+                g.reply(e, rep_dir, &x);
             }
-            _ => {
-                if w.server_first {
-                    g.log(
-                        e,
-                        Direction::Egress,
-                        proto,
-                        server,
-                        client,
-                        start,
-                        end,
-                        rep_flags,
-                    );
-                }
-                if g.log(
-                    e,
-                    Direction::Ingress,
-                    proto,
-                    client,
-                    server,
-                    start,
-                    end,
-                    req_flags,
-                ) == Verdict::Accept
-                    && !w.server_first
-                {
-                    g.log(
-                        e,
-                        Direction::Egress,
-                        proto,
-                        server,
-                        client,
-                        start,
-                        end,
-                        rep_flags,
-                    );
-                }
+            if g.request(e, req_dir, &x) == Verdict::Accept && !w.server_first {
+                g.reply(e, rep_dir, &x);
             }
         }
         if w.swap && g.out.len() == before + 2 {
             // The reply first in the input: the SYN-only rule still replays the SYN first.
-            let n = g.out.len();
-            let (a, b) = (g.out[n - 2].1, g.out[n - 1].1);
-            g.out[n - 2].1 = b;
-            g.out[n - 1].1 = a;
+            if let [.., request, reply] = g.out.as_mut_slice() {
+                std::mem::swap(&mut request.1, &mut reply.1);
+            }
         }
     }
     // Noise: records not OK, and records of ENIs the world does not have.
