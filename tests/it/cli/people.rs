@@ -1,107 +1,57 @@
 //! A command line that fits people's habits (issue 8): bench flags checked, samples
 //! reported; and more of the command line's manners.
 
-use std::path::Path;
+use crate::support::{root, run, run_with, Run, TempDir};
 use std::process::{Command, Stdio};
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str], stdin: Option<&str>) -> Run {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(args)
-        .current_dir(root())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn assert_error(r: &Run, needles: &[&str]) {
-    assert!(!r.stderr.contains("panicked"), "panic: {r:#?}");
-    assert_eq!(r.code, 2, "{r:#?}");
-    assert_eq!(r.stderr.lines().count(), 1, "{r:#?}");
-    for n in needles {
-        assert!(r.stderr.contains(n), "`{n}` not in {r:#?}");
-    }
-}
 
 #[test]
 fn bench_arguments_are_range_checked() {
-    let r = run(&["bench", "--generate", "18446744073709551615"], None);
-    assert_error(&r, &["--generate", "18446744073709551615", "not in"]);
-    let r = run(
-        &[
-            "bench",
-            "--generate",
-            "10",
-            "--threads",
-            "99999999999999999999",
-        ],
-        None,
-    );
-    assert_error(&r, &["--threads"]);
-    let r = run(&["bench", "--generate", "10", "--samples", "0"], None);
-    assert_error(&r, &["--repeat", "not in"]);
+    let r = run(&["bench", "--generate", "18446744073709551615"]);
+    r.assert_error(&["--generate", "18446744073709551615", "not in"]);
+    let r = run(&[
+        "bench",
+        "--generate",
+        "10",
+        "--threads",
+        "99999999999999999999",
+    ]);
+    r.assert_error(&["--threads"]);
+    let r = run(&["bench", "--generate", "10", "--samples", "0"]);
+    r.assert_error(&["--repeat", "not in"]);
 }
 
 #[test]
 fn bench_refuses_flags_that_do_not_apply() {
-    let r = run(
-        &["bench", "--world", "examples/web.toml", "--trace", "x"],
-        None,
-    );
-    assert_error(&r, &["--trace", "only with --classbench"]);
-    let r = run(&["bench", "--generate", "10", "--to", "i-web"], None);
+    let r = run(&["bench", "--world", WEB, "--trace", "x"]);
+    r.assert_error(&["--trace", "only with --classbench"]);
+    let r = run(&["bench", "--generate", "10", "--to", "i-web"]);
     assert!(r.code == 2, "{r:#?}");
-    let r = run(&["bench", "--generate", "10", "--instances", "5"], None);
+    let r = run(&["bench", "--generate", "10", "--instances", "5"]);
     assert!(r.code == 2, "{r:#?}");
 }
 
+/// The example world the checks run on.
+const WEB: &str = "examples/web.toml";
+
+/// Runs `sgsim FLAGS check --world examples/web.toml ARGS`, with `stdin` piped in when given.
+fn check_web(flags: &[&str], args: &[&str], stdin: Option<&str>) -> Run {
+    run_with(&[flags, &["check", "--world", WEB], args].concat(), stdin)
+}
+
+/// A bench quick enough for a test: 50 generated rules, 3,000 packets, 10 verified.
+const SMALL_BENCH: &[&str] = &[
+    "bench",
+    "--generate",
+    "50",
+    "--packets",
+    "3000",
+    "--verify",
+    "10",
+];
+
 #[test]
 fn bench_times_several_samples_and_reports_the_median_with_min_and_max() {
-    let r = run(
-        &[
-            "bench",
-            "--generate",
-            "50",
-            "--packets",
-            "3000",
-            "--verify",
-            "10",
-            "--samples",
-            "3",
-        ],
-        None,
-    );
+    let r = run(&[SMALL_BENCH, &["--samples", "3"]].concat());
     assert_eq!(r.code, 0, "{r:#?}");
     let line = r
         .stdout
@@ -122,86 +72,60 @@ fn bench_times_several_samples_and_reports_the_median_with_min_and_max() {
         .unwrap();
     let (min, max) = (nums[0], nums[1]);
     assert!(min <= median && median <= max, "{r:#?}");
-    let r = run(
-        &[
-            "bench",
-            "--generate",
-            "50",
-            "--packets",
-            "3000",
-            "--verify",
-            "10",
-            "--json",
-        ],
-        None,
-    );
+    let r = run(&[SMALL_BENCH, &["--json"]].concat());
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["repeats"], 5);
     assert!(v["matcher_single_thread_min"].as_u64() <= v["matcher_single_thread_max"].as_u64());
 }
 
-/// A fresh folder with a one-group world `w.toml`.
-fn world_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sgsim-people-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("w.toml"),
+/// A fresh folder with a one-group world `w.toml` (removed when dropped).
+fn world_dir(name: &str) -> TempDir {
+    let dir = TempDir::new(&format!("people-{name}"));
+    dir.write(
+        "w.toml",
         "[[vpcs]]\nid = \"vpc-1\"\n\n[[security_groups]]\nid = \"sg-1\"\nvpc_id = \"vpc-1\"\n",
-    )
-    .unwrap();
+    );
     dir
-}
-
-fn path(dir: &Path, f: &str) -> String {
-    dir.join(f).display().to_string()
 }
 
 #[test]
 fn the_aliyun_cli_form_is_accepted_beside_the_query_form() {
     let dir = world_dir("aliyun");
-    let w = path(&dir, "w.toml");
-    let r = run(
-        &[
-            "call",
-            "--world",
-            &w,
-            "--json",
-            "AuthorizeSecurityGroup",
-            "--RegionId",
-            "cn-hangzhou",
-            "--SecurityGroupId",
-            "sg-1",
-            "--Permissions.1.IpProtocol",
-            "TCP",
-            "--Permissions.1.PortRange",
-            "22/22",
-            "--Permissions.1.SourceCidrIp=10.0.0.0/8",
-            "--Permissions.1.Description",
-            "ssh & more",
-        ],
-        None,
-    );
+    let w = dir.path("w.toml");
+    let r = run(&[
+        "call",
+        "--world",
+        &w,
+        "--json",
+        "AuthorizeSecurityGroup",
+        "--RegionId",
+        "cn-hangzhou",
+        "--SecurityGroupId",
+        "sg-1",
+        "--Permissions.1.IpProtocol",
+        "TCP",
+        "--Permissions.1.PortRange",
+        "22/22",
+        "--Permissions.1.SourceCidrIp=10.0.0.0/8",
+        "--Permissions.1.Description",
+        "ssh & more",
+    ]);
     assert_eq!(r.code, 0, "{r:#?}");
     let text = std::fs::read_to_string(&w).unwrap();
     assert!(
         text.contains("port_range = \"22/22\"") && text.contains("description = \"ssh & more\""),
         "{text}"
     );
-    let r = run(
-        &["call", "--world", &w, "AuthorizeSecurityGroup", "stray"],
-        None,
-    );
-    assert_error(&r, &["`stray`"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    let r = run(&["call", "--world", &w, "AuthorizeSecurityGroup", "stray"]);
+    r.assert_error(&["`stray`"]);
 }
 
 #[test]
 fn an_unknown_parameter_is_warned_about_with_the_nearest_name() {
     let dir = world_dir("unknown");
-    let w = path(&dir, "w.toml");
+    let w = dir.path("w.toml");
     let q = "Action=AuthorizeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId=sg-1&Permissions.1.IpProtocol=TCP&Permissions.1.PortRange=22/22&Permissions.1.SourceCidrIP=10.0.0.0/8";
-    let r = run(&["call", "--world", &w, "--json", q], None);
+    let r = run(&["call", "--world", &w, "--json", q]);
     assert_eq!(
         r.code, 1,
         "the cloud ignores the parameter and the call fails: {r:#?}"
@@ -221,99 +145,52 @@ fn an_unknown_parameter_is_warned_about_with_the_nearest_name() {
         "the response is unchanged: {r:#?}"
     );
     // -q: no warning, the same response.
-    let q2 = run(&["-q", "call", "--world", &w, "--json", q], None);
+    let q2 = run(&["-q", "call", "--world", &w, "--json", q]);
     assert_eq!(q2.stdout, r.stdout);
     assert_eq!(q2.stderr, "HTTP 400 MissingParameter.Source\n", "{q2:#?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn enum_flags_are_case_insensitive() {
-    let r = run(
-        &[
-            "check",
-            "--world",
-            "examples/web.toml",
-            "--direction",
-            "Egress",
-            "tcp 192.168.1.10 -> 1.2.3.4:443",
-        ],
+    let r = check_web(
+        &[],
+        &["--direction", "Egress", "tcp 192.168.1.10 -> 1.2.3.4:443"],
         None,
     );
     assert!(r.code == 0 || r.code == 1, "{r:#?}");
     assert!(r.stdout.contains("egress"), "{r:#?}");
-    let r = run(
-        &[
-            "check",
-            "--world",
-            "examples/web.toml",
-            "--progress",
-            "NEVER",
-            "--batch",
-            "-",
-        ],
-        Some(""),
-    );
+    let r = check_web(&[], &["--progress", "NEVER", "--batch", "-"], Some(""));
     assert_eq!(r.code, 0, "{r:#?}");
 }
 
 #[test]
 fn a_packet_split_by_the_shell_gets_a_hint_to_quote_it() {
     // `check … tcp 1.2.3.4 -> 10.0.0.1:22` unquoted: the shell passes `tcp 1.2.3.4 -`.
-    let r = run(
-        &[
-            "check",
-            "--world",
-            "examples/web.toml",
-            "tcp",
-            "1.2.3.4",
-            "-",
-        ],
-        None,
-    );
-    assert_error(&r, &["redirect", "quote"]);
+    let r = check_web(&[], &["tcp", "1.2.3.4", "-"], None);
+    r.assert_error(&["redirect", "quote"]);
     // Split into words but whole: decided, with a hint.
-    let r = run(
-        &[
-            "check",
-            "--world",
-            "examples/web.toml",
-            "tcp",
-            "1.2.3.4",
-            "->",
-            "192.168.1.10:22",
-        ],
-        None,
-    );
-    assert_error(&r, &["quote it"]);
+    let r = check_web(&[], &["tcp", "1.2.3.4", "->", "192.168.1.10:22"], None);
+    r.assert_error(&["quote it"]);
     // Split at spaces, the arrow lost: refused with the hint.
-    let r = run(
-        &[
-            "check",
-            "--world",
-            "examples/web.toml",
-            "--to",
-            "i-web",
-            "tcp",
-            "1.2.3.4:5",
-            "192.168.1.10:22",
-        ],
+    let r = check_web(
+        &[],
+        &["--to", "i-web", "tcp", "1.2.3.4:5", "192.168.1.10:22"],
         None,
     );
-    assert_error(&r, &["several words", "quote it"]);
+    r.assert_error(&["several words", "quote it"]);
 }
 
 #[test]
 fn completions_and_a_man_page() {
     for shell in ["bash", "zsh", "fish", "Elvish", "powershell"] {
-        let r = run(&["completions", shell], None);
+        let r = run(&["completions", shell]);
         assert_eq!(r.code, 0, "{shell}: {r:#?}");
         assert!(
             r.stdout.contains("sgsim") && r.stdout.contains("check"),
             "{shell}"
         );
     }
-    let r = run(&["man"], None);
+    let r = run(&["man"]);
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(
         r.stdout.contains(".TH sgsim 1") && r.stdout.contains("completions"),
@@ -325,7 +202,7 @@ fn completions_and_a_man_page() {
 /// page per command.
 #[test]
 fn a_man_page_per_subcommand() {
-    let r = run(&["man", "check"], None);
+    let r = run(&["man", "check"]);
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(r.stdout.contains(".TH sgsim-check 1"), "{r:#?}");
     for flag in ["\\-\\-batch", "\\-\\-threads", "\\-\\-world"] {
@@ -333,17 +210,17 @@ fn a_man_page_per_subcommand() {
     }
     let version = concat!("v", env!("CARGO_PKG_VERSION"));
     assert!(r.stdout.contains(version), "no version: {}", r.stdout);
-    let r = run(&["man", "scenario", "run"], None);
+    let r = run(&["man", "scenario", "run"]);
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(r.stdout.contains(".TH sgsim-scenario-run 1"), "{r:#?}");
     assert!(r.stdout.contains(version), "no version: {}", r.stdout);
-    let r = run(&["man", "nope"], None);
-    assert_error(&r, &["no command `nope`", "check", "scenario"]);
+    let r = run(&["man", "nope"]);
+    r.assert_error(&["no command `nope`", "check", "scenario"]);
 
     let dir = world_dir("man");
     let out = dir.join("pages");
     std::fs::create_dir_all(&out).unwrap();
-    let r = run(&["man", "--dir", out.to_str().unwrap()], None);
+    let r = run(&["man", "--dir", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:#?}");
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
@@ -366,11 +243,8 @@ fn a_man_page_per_subcommand() {
     }
     // Every file written is listed, one per line.
     assert_eq!(r.stdout.lines().count(), names.len(), "{r:#?}");
-    let r = run(
-        &["man", "--dir", dir.join("missing").to_str().unwrap()],
-        None,
-    );
-    assert_error(&r, &["missing", "cannot write the man page"]);
+    let r = run(&["man", "--dir", dir.join("missing").to_str().unwrap()]);
+    r.assert_error(&["missing", "cannot write the man page"]);
 }
 
 #[test]
@@ -386,7 +260,7 @@ fn a_pipe_is_answered_line_by_line_with(threads: &str) {
         .args([
             "check",
             "--world",
-            "examples/web.toml",
+            WEB,
             "--batch",
             "-",
             "--threads",
@@ -425,39 +299,17 @@ fn a_pipe_is_answered_line_by_line_with(threads: &str) {
 #[test]
 fn progress_is_shown_only_when_asked_or_on_a_terminal() {
     let batch = "tcp 1.2.3.4 -> 192.168.1.10:22\n".repeat(10);
-    let r = run(
-        &["check", "--world", "examples/web.toml", "--batch", "-"],
-        Some(&batch),
-    );
+    let r = check_web(&[], &["--batch", "-"], Some(&batch));
     assert_eq!(r.stderr, "", "stderr is not a terminal: no progress");
-    let r = run(
-        &[
-            "check",
-            "--world",
-            "examples/web.toml",
-            "--batch",
-            "-",
-            "--progress",
-            "always",
-        ],
-        Some(&batch),
-    );
+    let r = check_web(&[], &["--batch", "-", "--progress", "always"], Some(&batch));
     assert_eq!(r.stdout.lines().count(), 10);
     assert!(
         !r.stdout.contains("packets"),
         "progress stays off stdout: {r:#?}"
     );
-    let r = run(
-        &[
-            "-q",
-            "check",
-            "--world",
-            "examples/web.toml",
-            "--batch",
-            "-",
-            "--progress",
-            "always",
-        ],
+    let r = check_web(
+        &["-q"],
+        &["--batch", "-", "--progress", "always"],
         Some(&batch),
     );
     assert_eq!(r.stderr, "", "-q: no progress");
@@ -467,44 +319,32 @@ fn progress_is_shown_only_when_asked_or_on_a_terminal() {
 fn quiet_silences_notes_hints_and_progress_but_not_errors() {
     // A call that succeeds with a warning (an unknown parameter, ignored as the cloud does).
     let dir = world_dir("quiet");
-    let w = path(&dir, "w.toml");
+    let w = dir.path("w.toml");
     let q = "Action=AuthorizeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId=sg-1&Permissions.1.IpProtocol=TCP&Permissions.1.PortRange=22/22&Permissions.1.SourceCidrIp=10.0.0.0/8&Permissions.1.Descripton=ssh";
-    let loud = run(&["call", "--world", &w, "--json", q], None);
+    let loud = run(&["call", "--world", &w, "--json", q]);
     assert_eq!(loud.code, 0, "{loud:#?}");
     assert!(
         loud.stderr.contains("warning: unknown parameter"),
         "{loud:#?}"
     );
-    let quiet = run(&["-q", "call", "--world", &w, "--json", q], None);
+    let quiet = run(&["-q", "call", "--world", &w, "--json", q]);
     assert_eq!(quiet.code, 0, "{quiet:#?}");
     assert_eq!(quiet.stderr, "", "{quiet:#?}");
-    std::fs::remove_dir_all(&dir).unwrap();
     let batch = "tcp 1.2.3.4 -> 192.168.1.10:22\n".repeat(10);
-    let progress = run(
-        &[
-            "--quiet",
-            "check",
-            "--world",
-            "examples/web.toml",
-            "--batch",
-            "-",
-            "--progress",
-            "always",
-        ],
+    let progress = check_web(
+        &["--quiet"],
+        &["--batch", "-", "--progress", "always"],
         Some(&batch),
     );
     assert_eq!(progress.stdout.lines().count(), 10, "{progress:#?}");
     assert_eq!(progress.stderr, "", "-q wins over --progress always");
-    let missing = run(
-        &[
-            "-q",
-            "check",
-            "--world",
-            "no-such-world.toml",
-            "tcp 1.2.3.4 -> 10.0.0.1:22",
-        ],
-        None,
-    );
+    let missing = run(&[
+        "-q",
+        "check",
+        "--world",
+        "no-such-world.toml",
+        "tcp 1.2.3.4 -> 10.0.0.1:22",
+    ]);
     assert_eq!(missing.code, 2, "{missing:#?}");
     assert!(
         missing.stderr.starts_with("error: ") && missing.stderr.contains("no-such-world.toml"),

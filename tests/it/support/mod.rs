@@ -189,9 +189,15 @@ impl Run {
 
 /// Runs `sgsim ARGS` in the package root, with `stdin` piped in when given.
 pub fn run_with(args: &[&str], stdin: Option<&str>) -> Run {
+    run_in(root(), args, stdin.map(str::as_bytes))
+}
+
+/// Runs `sgsim ARGS` in the folder `dir` (relative paths in `args` are under it), with
+/// `stdin` piped in when given.
+pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sgsim"));
     cmd.args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -202,7 +208,7 @@ pub fn run_with(args: &[&str], stdin: Option<&str>) -> Run {
     let mut child = cmd.spawn().expect("the sgsim binary starts");
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input.as_bytes()).expect("stdin is written");
+        pipe.write_all(input).expect("stdin is written");
     }
     let out = child.wait_with_output().expect("sgsim finishes");
     Run {

@@ -2,67 +2,9 @@
 //! reference"): ids that keep counting, duplicate keys, bounded references, BOMs, bounded
 //! error quoting. Every test runs the built binary on files in a fresh temporary folder.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// A fresh empty folder for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "sgsim-files-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs `sgsim ARGS` in `dir` with `stdin` piped in when given.
-fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(input).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Asserts a one-line error with exit 2 that contains every needle.
-fn assert_error(r: &Run, needles: &[&str]) {
-    assert!(!r.stderr.contains("panicked"), "panic: {r:#?}");
-    assert_eq!(r.code, 2, "{r:#?}");
-    assert_eq!(r.stderr.lines().count(), 1, "{r:#?}");
-    for n in needles {
-        assert!(r.stderr.contains(n), "`{n}` not in {r:#?}");
-    }
-}
+use crate::support::{run_in, Run, TempDir};
+use std::path::Path;
+use std::process::Command;
 
 const GROUP: &str = "region_id = \"cn-hangzhou\"\n\n[[vpcs]]\nid = \"vpc-1\"\n\n[[security_groups]]\nid = \"sg-1\"\nvpc_id = \"vpc-1\"\n";
 
@@ -72,20 +14,24 @@ fn authorize(port: u16) -> String {
 
 #[test]
 fn rule_ids_keep_counting_past_twelve_digits() {
-    let dir = temp_dir("ids");
+    let dir = TempDir::new("ids");
     let world = format!(
         "{GROUP}rules = [\n  {{ id = \"sgr-999999999999\", direction = \"ingress\", ip_protocol = \"TCP\", port_range = \"1/1\", source_cidr_ip = \"10.0.0.0/8\" }},\n]\n"
     );
     std::fs::write(dir.join("w.toml"), world).unwrap();
     for port in [2, 3] {
-        let r = run_in(&dir, &["call", "--world", "w.toml", &authorize(port)], None);
+        let r = run_in(
+            dir.as_path(),
+            &["call", "--world", "w.toml", &authorize(port)],
+            None,
+        );
         assert_eq!(r.code, 0, "{r:#?}");
     }
     let text = std::fs::read_to_string(dir.join("w.toml")).unwrap();
     assert!(text.contains("sgr-1000000000000"), "{text}");
     assert!(text.contains("sgr-1000000000001"), "{text}");
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &[
             "check",
             "--world",
@@ -98,12 +44,11 @@ fn rule_ids_keep_counting_past_twelve_digits() {
     );
     assert_eq!(r.code, 0, "the written world loads again: {r:#?}");
     assert!(r.stdout.contains("sgr-1000000000001"), "{r:#?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_json_key_twice_is_refused_with_the_key_and_place() {
-    let dir = temp_dir("dupkeys");
+    let dir = TempDir::new("dupkeys");
     let world = r#"{
   "security_groups": [
     {
@@ -116,7 +61,7 @@ fn a_json_key_twice_is_refused_with_the_key_and_place() {
 "#;
     std::fs::write(dir.join("w.json"), world).unwrap();
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &[
             "check",
             "--world",
@@ -127,7 +72,7 @@ fn a_json_key_twice_is_refused_with_the_key_and_place() {
         ],
         None,
     );
-    assert_error(&r, &["w.json:6:", "`rules`", "twice"]);
+    r.assert_error(&["w.json:6:", "`rules`", "twice"]);
     // In an imported Describe response too.
     std::fs::write(
         dir.join("d.json"),
@@ -140,7 +85,7 @@ fn a_json_key_twice_is_refused_with_the_key_and_place() {
     )
     .unwrap();
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &[
             "check",
             "--world",
@@ -151,8 +96,7 @@ fn a_json_key_twice_is_refused_with_the_key_and_place() {
         ],
         None,
     );
-    assert_error(&r, &["d.json:1:", "`SecurityGroupId`", "twice"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    r.assert_error(&["d.json:1:", "`SecurityGroupId`", "twice"]);
 }
 
 /// A world whose one group is `{ import = NAME }`, checked: the error it gives.
@@ -178,7 +122,7 @@ fn import_error(dir: &Path, name: &str) -> Run {
 
 #[test]
 fn imports_are_bounded_regular_files_under_the_world_folder() {
-    let base = temp_dir("imports");
+    let base = TempDir::new("imports");
     let dir = base.join("w");
     std::fs::create_dir_all(&dir).unwrap();
     let describe = r#"{ "SecurityGroupId": "sg-d", "Permissions": { "Permission": [] } }"#;
@@ -187,37 +131,30 @@ fn imports_are_bounded_regular_files_under_the_world_folder() {
     let r = import_error(&dir, "ok.json");
     assert_eq!(r.code, 1, "a good import loads: {r:#?}");
 
-    assert_error(&import_error(&dir, "../outside.json"), &["`..`"]);
+    import_error(&dir, "../outside.json").assert_error(&["`..`"]);
     let abs = base.join("outside.json").display().to_string();
-    assert_error(&import_error(&dir, &abs), &["absolute path"]);
-    assert_error(&import_error(&dir, "/dev/zero"), &["absolute path"]);
+    import_error(&dir, &abs).assert_error(&["absolute path"]);
+    import_error(&dir, "/dev/zero").assert_error(&["absolute path"]);
     std::os::unix::fs::symlink(base.join("outside.json"), dir.join("link.json")).unwrap();
-    assert_error(
-        &import_error(&dir, "link.json"),
-        &["outside the world file's folder"],
-    );
+    import_error(&dir, "link.json").assert_error(&["outside the world file's folder"]);
     std::os::unix::fs::symlink("/dev/zero", dir.join("zero.json")).unwrap();
-    assert_error(&import_error(&dir, "zero.json"), &["zero.json"]);
+    import_error(&dir, "zero.json").assert_error(&["zero.json"]);
     std::fs::create_dir_all(dir.join("sub")).unwrap();
-    assert_error(&import_error(&dir, "sub"), &["not a regular file"]);
+    import_error(&dir, "sub").assert_error(&["not a regular file"]);
     let fifo = Command::new("mkfifo")
         .arg(dir.join("fifo.json"))
         .status()
         .unwrap();
     assert!(fifo.success());
-    assert_error(
-        &import_error(&dir, "fifo.json"),
-        &["fifo.json", "not a regular file"],
-    );
+    import_error(&dir, "fifo.json").assert_error(&["fifo.json", "not a regular file"]);
     let big = std::fs::File::create(dir.join("big.json")).unwrap();
     big.set_len(16 * 1024 * 1024 + 1).unwrap();
-    assert_error(&import_error(&dir, "big.json"), &["big.json", "16 MiB"]);
-    std::fs::remove_dir_all(&base).unwrap();
+    import_error(&dir, "big.json").assert_error(&["big.json", "16 MiB"]);
 }
 
 #[test]
 fn a_byte_order_mark_is_ignored_in_worlds_calls_and_batches() {
-    let dir = temp_dir("bom");
+    let dir = TempDir::new("bom");
     std::fs::write(dir.join("w.toml"), format!("\u{feff}{GROUP}")).unwrap();
     std::fs::write(
         dir.join("w.json"),
@@ -226,7 +163,7 @@ fn a_byte_order_mark_is_ignored_in_worlds_calls_and_batches() {
     .unwrap();
     for w in ["w.toml", "w.json"] {
         let r = run_in(
-            &dir,
+            dir.as_path(),
             &[
                 "check",
                 "--world",
@@ -245,7 +182,7 @@ fn a_byte_order_mark_is_ignored_in_worlds_calls_and_batches() {
     )
     .unwrap();
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &["call", "--world", "w.toml", "--calls", "calls.txt"],
         None,
     );
@@ -256,7 +193,7 @@ fn a_byte_order_mark_is_ignored_in_worlds_calls_and_batches() {
     )
     .unwrap();
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &[
             "check",
             "--world",
@@ -271,28 +208,27 @@ fn a_byte_order_mark_is_ignored_in_worlds_calls_and_batches() {
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(r.stdout.starts_with("accept rule"), "{r:#?}");
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &["check", "--world", "w.toml", "--to", "sg-1", "--batch", "-"],
         Some("\u{feff}tcp 10.0.0.1 -> 10.0.0.2:22\n".as_bytes()),
     );
     assert!(r.stdout.starts_with("accept rule"), "{r:#?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_huge_bad_line_gives_a_short_error() {
-    let dir = temp_dir("huge");
+    let dir = TempDir::new("huge");
     std::fs::write(dir.join("w.toml"), GROUP).unwrap();
     let huge = "x".repeat(20 * 1024 * 1024);
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &["check", "--world", "w.toml", "--to", "sg-1", "--batch", "-"],
         Some(format!("tcp {huge} -> 10.0.0.2:22\n").as_bytes()),
     );
-    assert_error(&r, &["-:1:"]);
+    r.assert_error(&["-:1:"]);
     assert!(r.stderr.len() < 2000, "{} bytes of error", r.stderr.len());
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &["call", "--world", "w.toml", "--calls", "-"],
         Some(format!("Action=%{huge}\n").as_bytes()),
     );
@@ -304,7 +240,7 @@ fn a_huge_bad_line_gives_a_short_error() {
     )
     .unwrap();
     let r = run_in(
-        &dir,
+        dir.as_path(),
         &[
             "check",
             "--world",
@@ -315,14 +251,13 @@ fn a_huge_bad_line_gives_a_short_error() {
         ],
         None,
     );
-    assert_error(&r, &["bad.toml:4:"]);
+    r.assert_error(&["bad.toml:4:"]);
     assert!(r.stderr.len() < 2000, "{} bytes of error", r.stderr.len());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn an_imported_response_taken_as_a_basic_group_is_noted() {
-    let dir = temp_dir("basic");
+    let dir = TempDir::new("basic");
     std::fs::write(
         dir.join("d.json"),
         r#"{ "SecurityGroupId": "sg-d", "Permissions": { "Permission": [] } }"#,
@@ -341,7 +276,7 @@ fn an_imported_response_taken_as_a_basic_group_is_noted() {
         if quiet {
             args.insert(0, "-q");
         }
-        run_in(&dir, &args, None)
+        run_in(dir.as_path(), &args, None)
     };
     let r = check("[[security_groups]]\nimport = \"d.json\"\n", false);
     assert_eq!(r.code, 1, "{r:#?}");
@@ -357,5 +292,4 @@ fn an_imported_response_taken_as_a_basic_group_is_noted() {
     assert_eq!(r.stderr, "", "a type given: no note");
     let r = check("[[security_groups]]\nimport = \"d.json\"\n", true);
     assert_eq!(r.stderr, "", "-q: no note");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
