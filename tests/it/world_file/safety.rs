@@ -6,6 +6,15 @@ use crate::support::{run_in, Run, TempDir};
 use std::path::Path;
 use std::process::Command;
 
+/// Runs `sgsim check --world WORLD --to TO ARGS` in `dir`.
+fn check(dir: &Path, world: &str, to: &str, args: &[&str]) -> Run {
+    run_in(
+        dir,
+        &[&["check", "--world", world, "--to", to], args].concat(),
+        None,
+    )
+}
+
 const GROUP: &str = "region_id = \"cn-hangzhou\"\n\n[[vpcs]]\nid = \"vpc-1\"\n\n[[security_groups]]\nid = \"sg-1\"\nvpc_id = \"vpc-1\"\n";
 
 fn authorize(port: u16) -> String {
@@ -30,17 +39,11 @@ fn rule_ids_keep_counting_past_twelve_digits() {
     let text = std::fs::read_to_string(dir.join("w.toml")).unwrap();
     assert!(text.contains("sgr-1000000000000"), "{text}");
     assert!(text.contains("sgr-1000000000001"), "{text}");
-    let r = run_in(
+    let r = check(
         dir.as_path(),
-        &[
-            "check",
-            "--world",
-            "w.toml",
-            "tcp 10.0.0.1 -> 10.0.0.2:3",
-            "--to",
-            "sg-1",
-        ],
-        None,
+        "w.toml",
+        "sg-1",
+        &["tcp 10.0.0.1 -> 10.0.0.2:3"],
     );
     assert_eq!(r.code, 0, "the written world loads again: {r:#?}");
     assert!(r.stdout.contains("sgr-1000000000001"), "{r:#?}");
@@ -60,17 +63,11 @@ fn a_json_key_twice_is_refused_with_the_key_and_place() {
 }
 "#;
     std::fs::write(dir.join("w.json"), world).unwrap();
-    let r = run_in(
+    let r = check(
         dir.as_path(),
-        &[
-            "check",
-            "--world",
-            "w.json",
-            "tcp 10.0.0.1 -> 10.0.0.2:22",
-            "--to",
-            "sg-1",
-        ],
-        None,
+        "w.json",
+        "sg-1",
+        &["tcp 10.0.0.1 -> 10.0.0.2:22"],
     );
     r.assert_error(&["w.json:6:", "`rules`", "twice"]);
     // In an imported Describe response too.
@@ -84,17 +81,11 @@ fn a_json_key_twice_is_refused_with_the_key_and_place() {
         "[[security_groups]]\nimport = \"d.json\"\n",
     )
     .unwrap();
-    let r = run_in(
+    let r = check(
         dir.as_path(),
-        &[
-            "check",
-            "--world",
-            "i.toml",
-            "tcp 10.0.0.1 -> 10.0.0.2:22",
-            "--to",
-            "sg-d",
-        ],
-        None,
+        "i.toml",
+        "sg-d",
+        &["tcp 10.0.0.1 -> 10.0.0.2:22"],
     );
     r.assert_error(&["d.json:1:", "`SecurityGroupId`", "twice"]);
 }
@@ -106,18 +97,7 @@ fn import_error(dir: &Path, name: &str) -> Run {
         format!("[[security_groups]]\nimport = \"{name}\"\n"),
     )
     .unwrap();
-    run_in(
-        dir,
-        &[
-            "check",
-            "--world",
-            "w.toml",
-            "tcp 10.0.0.1 -> 10.0.0.2:22",
-            "--to",
-            "sg-d",
-        ],
-        None,
-    )
+    check(dir, "w.toml", "sg-d", &["tcp 10.0.0.1 -> 10.0.0.2:22"])
 }
 
 #[test]
@@ -162,18 +142,7 @@ fn a_byte_order_mark_is_ignored_in_worlds_calls_and_batches() {
     )
     .unwrap();
     for w in ["w.toml", "w.json"] {
-        let r = run_in(
-            dir.as_path(),
-            &[
-                "check",
-                "--world",
-                w,
-                "--to",
-                "sg-1",
-                "tcp 10.0.0.1 -> 10.0.0.2:22",
-            ],
-            None,
-        );
+        let r = check(dir.as_path(), w, "sg-1", &["tcp 10.0.0.1 -> 10.0.0.2:22"]);
         assert_eq!(r.code, 1, "{w}: {r:#?}");
     }
     std::fs::write(
@@ -192,19 +161,7 @@ fn a_byte_order_mark_is_ignored_in_worlds_calls_and_batches() {
         "\u{feff}tcp 10.0.0.1 -> 10.0.0.2:22\n",
     )
     .unwrap();
-    let r = run_in(
-        dir.as_path(),
-        &[
-            "check",
-            "--world",
-            "w.toml",
-            "--to",
-            "sg-1",
-            "--batch",
-            "batch.txt",
-        ],
-        None,
-    );
+    let r = check(dir.as_path(), "w.toml", "sg-1", &["--batch", "batch.txt"]);
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(r.stdout.starts_with("accept rule"), "{r:#?}");
     let r = run_in(
@@ -239,17 +196,11 @@ fn a_huge_bad_line_gives_a_short_error() {
         format!("region_id = \"cn\"\n[[security_groups]]\nid = \"sg-1\"\nname = {huge}\n"),
     )
     .unwrap();
-    let r = run_in(
+    let r = check(
         dir.as_path(),
-        &[
-            "check",
-            "--world",
-            "bad.toml",
-            "--to",
-            "sg-1",
-            "tcp 10.0.0.1 -> 10.0.0.2:22",
-        ],
-        None,
+        "bad.toml",
+        "sg-1",
+        &["tcp 10.0.0.1 -> 10.0.0.2:22"],
     );
     r.assert_error(&["bad.toml:4:"]);
     assert!(r.stderr.len() < 2000, "{} bytes of error", r.stderr.len());
