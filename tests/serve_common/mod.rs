@@ -20,6 +20,15 @@ pub struct Server {
     pub world: PathBuf,
 }
 
+impl Server {
+    /// Sends the server SIGTERM (a clean stop; wait for it with `child`).
+    pub fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}: {sent}");
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

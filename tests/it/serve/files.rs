@@ -188,12 +188,7 @@ fn planted_links_for_temporary_files_are_not_followed() {
     let r = authorize(&mut c, Sig::V3, "sg-1", 6);
     assert_eq!(r.status, 200, "{}", r.body);
     drop(c);
-    let pid = s.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    s.terminate();
     let start = Instant::now();
     let mut s = s;
     while s.child.try_wait().unwrap().is_none() {

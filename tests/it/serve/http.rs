@@ -3,10 +3,46 @@
 //! the file with `sgsim call`, packet queries, and a clean stop on SIGTERM.
 
 use super::common::*;
-use sgsim::serve::client::{Client, Sig};
+use crate::support::{root, sgsim};
+use sgsim::serve::client::{Client, Reply, Sig};
 use std::io::{Read, Write};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::Duration;
+
+/// Asserts that a reply is the refusal `status` with error `code`.
+#[track_caller]
+fn assert_refused(r: &Reply, status: u16, code: &str) {
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (status, Some(code)),
+        "{}",
+        r.body
+    );
+}
+
+/// `DescribeSecurityGroups` of a region, with more parameters.
+fn describe_groups(c: &mut Client, sig: Sig, region: &str, more: &[(&str, &str)]) -> Reply {
+    let params = [
+        &[("Action", "DescribeSecurityGroups"), ("RegionId", region)],
+        more,
+    ]
+    .concat();
+    c.call(sig, &params).unwrap()
+}
+
+/// Runs `sgsim COMMAND --world WORLD ARGS` on the server's world file.
+fn cli_on(s: &Server, command: &str, args: &[&str]) -> Output {
+    let world = s.world.to_str().unwrap();
+    sgsim(&[&[command, "--world", world], args].concat())
+}
+
+/// A server on a copy of `examples/web.toml`.
+fn start_web(tag: &str) -> Server {
+    start(
+        tag,
+        &std::fs::read_to_string(root().join("examples/web.toml")).unwrap(),
+    )
+}
 
 #[test]
 fn both_signatures_apply_calls_durably() {
@@ -73,26 +109,12 @@ fn both_signatures_apply_calls_durably() {
             ],
         )
         .unwrap();
-    assert_eq!(
-        (r.status, r.code().as_deref()),
-        (400, Some("InvalidParam.PortRange"))
-    );
+    assert_refused(&r, 400, "InvalidParam.PortRange");
     let r = c
         .call(Sig::V1, &[("Action", "NoSuchThing"), ("RegionId", R)])
         .unwrap();
-    assert_eq!(
-        (r.status, r.code().as_deref()),
-        (400, Some("InvalidAction.NotFound"))
-    );
-    let r = c
-        .call(
-            Sig::V3,
-            &[
-                ("Action", "DescribeSecurityGroups"),
-                ("RegionId", "cn-beijing"),
-            ],
-        )
-        .unwrap();
+    assert_refused(&r, 400, "InvalidAction.NotFound");
+    let r = describe_groups(&mut c, Sig::V3, "cn-beijing", &[]);
     assert_eq!(r.status, 404);
 }
 
@@ -123,10 +145,7 @@ fn rejections_change_nothing() {
     let mut unknown = Client::connect(s.addr, "nobody", "testsecret").unwrap();
     for sig in [Sig::V3, Sig::V1] {
         let r = authorize(&mut unknown, sig, &g, 22);
-        assert_eq!(
-            (r.status, r.code().as_deref()),
-            (404, Some("InvalidAccessKeyId.NotFound"))
-        );
+        assert_refused(&r, 404, "InvalidAccessKeyId.NotFound");
     }
     for sig in [Sig::V3, Sig::V1] {
         let mut stale = client(&s);
@@ -213,10 +232,7 @@ fn limits_of_the_endpoint() {
         "a".repeat((1 << 20) + 10)
     );
     let r = c.send("GET", &long, &[], b"").unwrap();
-    assert_eq!(
-        (r.status, r.code().as_deref()),
-        (413, Some("RequestTooLarge"))
-    );
+    assert_refused(&r, 413, "RequestTooLarge");
     // A ~0.6 MB query is served (here refused only by its missing signature).
     let mut c = client(&s);
     let ok = format!("/?Action=DescribeSecurityGroups&X={}", "a".repeat(600_000));
@@ -239,10 +255,7 @@ fn limits_of_the_endpoint() {
     let r = c
         .send("GET", &format!("/?Action=X{many}"), &[], b"")
         .unwrap();
-    assert_eq!(
-        (r.status, r.code().as_deref()),
-        (400, Some("InvalidParameter"))
-    );
+    assert_refused(&r, 400, "InvalidParameter");
     // Different values of a name in query and body: 400 InvalidParameter.
     let mut c = client(&s);
     let form = vec![(
@@ -252,36 +265,12 @@ fn limits_of_the_endpoint() {
     let r = c
         .send("POST", "/?RegionId=a", &form, b"RegionId=b")
         .unwrap();
-    assert_eq!(
-        (r.status, r.code().as_deref()),
-        (400, Some("InvalidParameter"))
-    );
+    assert_refused(&r, 400, "InvalidParameter");
     // XML and an unknown version are refused.
     let mut c = client(&s);
-    let r = c
-        .call(
-            Sig::V3,
-            &[
-                ("Action", "DescribeSecurityGroups"),
-                ("RegionId", R),
-                ("Format", "XML"),
-            ],
-        )
-        .unwrap();
-    assert_eq!(
-        (r.status, r.code().as_deref()),
-        (400, Some("InvalidParameter"))
-    );
-    let r = c
-        .call(
-            Sig::V3,
-            &[
-                ("Action", "DescribeSecurityGroups"),
-                ("RegionId", R),
-                ("Format", "JSON"),
-            ],
-        )
-        .unwrap();
+    let r = describe_groups(&mut c, Sig::V3, R, &[("Format", "XML")]);
+    assert_refused(&r, 400, "InvalidParameter");
+    let r = describe_groups(&mut c, Sig::V3, R, &[("Format", "JSON")]);
     assert_eq!(r.status, 200);
     // A silent client is dropped after 30 s; a half-sent request as well (not waited for
     // here: the timer is a constant of the code, `serve::http::IDLE`).
@@ -295,12 +284,7 @@ fn shares_the_file_with_sgsim_call() {
     let g = create_group(&mut c, Sig::V3);
     assert_eq!(authorize(&mut c, Sig::V3, &g, 22).status, 200);
     // `sgsim call` sees serve's change and adds its own...
-    let out = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(["call", "--world"])
-        .arg(&s.world)
-        .arg(format!("Action=AuthorizeSecurityGroup&RegionId={R}&SecurityGroupId={g}&Permissions.1.IpProtocol=UDP&Permissions.1.PortRange=53%2F53&Permissions.1.SourceCidrIp=10.0.0.0%2F8"))
-        .output()
-        .unwrap();
+    let out = cli_on(&s, "call", &[&format!("Action=AuthorizeSecurityGroup&RegionId={R}&SecurityGroupId={g}&Permissions.1.IpProtocol=UDP&Permissions.1.PortRange=53%2F53&Permissions.1.SourceCidrIp=10.0.0.0%2F8")]);
     assert!(
         out.status.success(),
         "{}",
@@ -314,9 +298,7 @@ fn shares_the_file_with_sgsim_call() {
 
 #[test]
 fn packet_check_over_http() {
-    let world =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/web.toml")).unwrap();
-    let s = start("check", &world);
+    let s = start_web("check");
     let mut c = client(&s);
     let r = c
         .post_json(
@@ -326,12 +308,11 @@ fn packet_check_over_http() {
         )
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
-    let cli = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-        .args(["check", "--json", "--world"])
-        .arg(&s.world)
-        .arg("tcp 203.0.113.7:50000 -> 192.168.1.10:22")
-        .output()
-        .unwrap();
+    let cli = cli_on(
+        &s,
+        "check",
+        &["--json", "tcp 203.0.113.7:50000 -> 192.168.1.10:22"],
+    );
     let expected: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
     assert_eq!(r.json(), expected);
     assert_refusals(
@@ -349,10 +330,7 @@ fn assert_refusals(s: &Server, c: &mut Client, path: &str, action: &str, wrong: 
     let r = c
         .post_json(path, action, r#"{"packet":"nonsense"}"#)
         .unwrap();
-    assert_eq!(
-        (r.status, r.code().as_deref()),
-        (400, Some("InvalidParameter"))
-    );
+    assert_refused(&r, 400, "InvalidParameter");
     let r = c.post_json(path, wrong.0, wrong.1).unwrap();
     assert_eq!(r.code().as_deref(), Some("InvalidAction.NotFound"));
     let mut bad_key = Client::connect(s.addr, "testid", "nope").unwrap();
@@ -368,9 +346,7 @@ fn assert_refusals(s: &Server, c: &mut Client, path: &str, action: &str, wrong: 
 
 #[test]
 fn packet_explain_over_http() {
-    let world =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/web.toml")).unwrap();
-    let s = start("explain", &world);
+    let s = start_web("explain");
     let mut c = client(&s);
     // An accepted packet, a dropped one (default), and one given with its target and
     // direction: each the object `sgsim explain --json` prints.
@@ -391,13 +367,11 @@ fn packet_explain_over_http() {
             .post_json("/sgsim/explain", "SgsimExplain", &body.to_string())
             .unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
-        let cli = Command::new(env!("CARGO_BIN_EXE_sgsim"))
-            .args(["explain", "--json", "--world"])
-            .arg(&s.world)
-            .args(&extra)
-            .arg(packet)
-            .output()
-            .unwrap();
+        let cli = cli_on(
+            &s,
+            "explain",
+            &[&["--json"], &extra[..], &[packet]].concat(),
+        );
         assert!(cli.status.code().is_some_and(|c| c < 2), "{cli:?}");
         let expected: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
         assert_eq!(r.json(), expected, "{packet}");
@@ -470,25 +444,9 @@ fn credentials_and_refusal_to_start() {
         &[("SGSIM_CREDENTIALS", "ak1:sk1,ak2:sk2")],
     );
     let mut c = Client::connect(s.addr, "ak2", "sk2").unwrap();
-    assert_eq!(
-        c.call(
-            Sig::V3,
-            &[("Action", "DescribeSecurityGroups"), ("RegionId", R)]
-        )
-        .unwrap()
-        .status,
-        200
-    );
+    assert_eq!(describe_groups(&mut c, Sig::V3, R, &[]).status, 200);
     let mut c = Client::connect(s.addr, "testid", "testsecret").unwrap();
-    assert_eq!(
-        c.call(
-            Sig::V3,
-            &[("Action", "DescribeSecurityGroups"), ("RegionId", R)]
-        )
-        .unwrap()
-        .status,
-        404
-    );
+    assert_eq!(describe_groups(&mut c, Sig::V3, R, &[]).status, 404);
     let creds = dir.join("keys.toml");
     std::fs::write(
         &creds,
@@ -502,15 +460,7 @@ fn credentials_and_refusal_to_start() {
         &[],
     );
     let mut c = Client::connect(s2.addr, "fileid", "filesecret").unwrap();
-    assert_eq!(
-        c.call(
-            Sig::V1,
-            &[("Action", "DescribeSecurityGroups"), ("RegionId", R)]
-        )
-        .unwrap()
-        .status,
-        200
-    );
+    assert_eq!(describe_groups(&mut c, Sig::V1, R, &[]).status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -524,12 +474,7 @@ fn sigterm_finishes_and_leaves_the_file_whole() {
     }
     // An idle keep-alive connection must not hold the stop up.
     let mut idle = std::net::TcpStream::connect(s.addr).unwrap();
-    let pid = s.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    s.terminate();
     let start = std::time::Instant::now();
     let status = loop {
         if let Some(st) = s.child.try_wait().unwrap() {
