@@ -4,8 +4,12 @@
 use super::bits::Bits;
 use super::layout::Params;
 use super::table::{hash_key, pd_word, place, Classifier, Entry, Group, Slot, Table, LANES};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+/// Entry counts from which a classifier's tables are finished on all cores.
+const PARALLEL_FROM: usize = 50_000;
 
 /// A tuple: what part of a packet a table's hash key covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -197,28 +201,33 @@ impl Tuple {
     }
 }
 
-/// A table under construction: its buckets by key (as indexes into the build's bucket
-/// arrays) and in creation order, which is the order of their first entries.
-struct TableBuild<A: Bits> {
+/// A table under construction: its buckets (as indexes into the build's bucket arrays) in
+/// creation order, which is the order of their first entries.
+struct TableBuild {
     tuple: Tuple,
     min_order: u32,
-    buckets: FastMap<Key<A>, u32>,
     ids: Vec<u32>,
 }
 
+/// No bucket (in [`Chain::at`]).
+const NO_BUCKET: u32 = u32::MAX;
+
 /// The tables of one tuple, in creation order, with per bucket key the first of them whose
-/// bucket for that key still has room. Entries of a key fill its buckets along the chain in
-/// order (an entry takes the first with room; a new table of the tuple is opened only when
-/// all are full for the opening entry's key), so the full ones are a prefix of the chain
-/// and one index per key says where the room starts.
+/// bucket for that key still has room, and that bucket. Entries of a key fill its buckets
+/// along the chain in order (an entry takes the first with room; a new table of the tuple
+/// is opened only when all are full for the opening entry's key), so the full ones are a
+/// prefix of the chain and one position per key says where the room starts.
 struct Chain<A: Bits> {
     tuple: Tuple,
     spec: u32,
     /// Indexes into the table builds, in creation order.
     tables: Vec<usize>,
-    /// For keys whose first buckets are full: the chain position of the first with room
-    /// (absent: 0).
-    room: FastMap<Key<A>, usize>,
+    /// Per key of the chain's entries: the chain position of the first table whose bucket
+    /// for it has room, and that bucket ([`NO_BUCKET`]: that table has none for the key
+    /// yet). Absent: position 0, no bucket. One map per chain instead of one per table
+    /// and one for the room: an entry costs one look-up per admitting tuple and at most one
+    /// insert.
+    at: FastMap<Key<A>, (u32, u32)>,
 }
 
 /// Rounds a prefix length down for a new table's tuple, so that neighbouring lengths share it.
@@ -269,7 +278,7 @@ impl<A: Bits> Classifier<A> {
     /// Builds the tables of one layout: entries (sorted by order) go to the most specific
     /// table that admits them and whose bucket has room, else open a new table.
     pub(super) fn build_with(entries: &[Entry<A>], params: Params) -> Classifier<A> {
-        let mut builds: Vec<TableBuild<A>> = Vec::new();
+        let mut builds: Vec<TableBuild> = Vec::new();
         // The tables are tried by decreasing specificity, then creation; the tables of one
         // tuple are grouped in a chain, so that per entry one look-up per admitting tuple
         // (not per table) finds its table.
@@ -281,8 +290,9 @@ impl<A: Bits> Classifier<A> {
         let mut bucket_hash: Vec<u64> = Vec::new();
         let mut entry_bucket: Vec<u32> = vec![u32::MAX; entries.len()];
         for (i, e) in entries.iter().enumerate() {
-            // (chain, chain position, table) of the first table that admits `e` with room.
-            let mut best: Option<(usize, usize, usize)> = None;
+            // (chain, chain position, table, bucket) of the first table that admits `e` with
+            // room.
+            let mut best: Option<(usize, u32, usize, u32)> = None;
             let mut best_spec = 0;
             for (ci, ch) in chains.iter().enumerate() {
                 if best.is_some() && ch.spec < best_spec {
@@ -291,16 +301,20 @@ impl<A: Bits> Classifier<A> {
                 if !ch.tuple.admits(e) {
                     continue;
                 }
-                let pos = ch.room.get(&ch.tuple.key(e)).copied().unwrap_or(0);
-                let Some(&t) = ch.tables.get(pos) else {
+                let (pos, b) = ch
+                    .at
+                    .get(&ch.tuple.key(e))
+                    .copied()
+                    .unwrap_or((0, NO_BUCKET));
+                let Some(&t) = ch.tables.get(pos as usize) else {
                     continue;
                 };
-                if best.is_none_or(|(_, _, bt)| t < bt) {
-                    best = Some((ci, pos, t));
+                if best.is_none_or(|(_, _, bt, _)| t < bt) {
+                    best = Some((ci, pos, t, b));
                     best_spec = ch.spec;
                 }
             }
-            let (ci, pos, t) = match best {
+            let (ci, pos, t, b) = match best {
                 Some(b) => b,
                 None => {
                     let tuple = new_tuple(e, params.step, |t| chains.iter().any(|c| c.tuple == *t));
@@ -308,7 +322,6 @@ impl<A: Bits> Classifier<A> {
                     builds.push(TableBuild {
                         tuple,
                         min_order: e.order,
-                        buckets: FastMap::default(),
                         ids: Vec::new(),
                     });
                     let ci = match chains.iter().position(|c| c.tuple == tuple) {
@@ -325,7 +338,7 @@ impl<A: Bits> Classifier<A> {
                                     tuple,
                                     spec,
                                     tables: Vec::new(),
-                                    room: FastMap::default(),
+                                    at: FastMap::default(),
                                 },
                             );
                             ci
@@ -335,21 +348,25 @@ impl<A: Bits> Classifier<A> {
                         continue;
                     };
                     ch.tables.push(t);
-                    (ci, ch.tables.len() - 1, t)
+                    // INVARIANT: fewer tables than entries.
+                    (ci, (ch.tables.len() - 1) as u32, t, NO_BUCKET)
                 }
             };
             let (Some(ch), Some(tb)) = (chains.get_mut(ci), builds.get_mut(t)) else {
                 continue;
             };
             let key = ch.tuple.key(e);
-            // INVARIANT: fewer buckets than entries, and entries.len() < u32::MAX.
-            let next = bucket_len.len() as u32;
-            let b = *tb.buckets.entry(key).or_insert(next);
-            if b == next {
-                tb.ids.push(b);
+            let new = b == NO_BUCKET;
+            let b = if new {
+                // INVARIANT: fewer buckets than entries, and entries.len() < u32::MAX.
+                let next = bucket_len.len() as u32;
+                tb.ids.push(next);
                 bucket_len.push(0);
                 bucket_hash.push(hash_key(key.0, key.1, key.2));
-            }
+                next
+            } else {
+                b
+            };
             if let Some(eb) = entry_bucket.get_mut(i) {
                 *eb = b;
             }
@@ -358,7 +375,9 @@ impl<A: Bits> Classifier<A> {
             };
             *len += 1;
             if usize::from(*len) >= params.cap {
-                ch.room.insert(key, pos + 1);
+                ch.at.insert(key, (pos + 1, NO_BUCKET));
+            } else if new {
+                ch.at.insert(key, (pos, b));
             }
         }
         // Lay out: entries grouped by bucket, tables in creation (= min order) order, a
@@ -376,23 +395,27 @@ impl<A: Bits> Classifier<A> {
             }
         }
         // Where each entry goes, then the entries gathered in that order.
-        let mut fill = bucket_start.clone();
-        let mut from = vec![0u32; entries.len()];
-        for (i, &b) in entry_bucket.iter().enumerate() {
-            if let Some(f) = fill.get_mut(b as usize) {
-                if let Some(d) = from.get_mut(*f as usize) {
-                    *d = i as u32;
+        let gather = || {
+            let mut fill = bucket_start.clone();
+            let mut from = vec![0u32; entries.len()];
+            for (i, &b) in entry_bucket.iter().enumerate() {
+                if let Some(f) = fill.get_mut(b as usize) {
+                    if let Some(d) = from.get_mut(*f as usize) {
+                        *d = i as u32;
+                    }
+                    *f += 1;
                 }
-                *f += 1;
             }
-        }
-        let mut out_entries: Vec<Entry<A>> = Vec::with_capacity(entries.len());
-        out_entries.extend(
-            from.iter()
-                .filter_map(|&i| entries.get(i as usize).copied()),
-        );
-        let mut tables = Vec::with_capacity(builds.len());
-        for tb in builds {
+            let mut out: Vec<Entry<A>> = Vec::with_capacity(entries.len());
+            out.extend(
+                from.iter()
+                    .filter_map(|&i| entries.get(i as usize).copied()),
+            );
+            let dports: Vec<u32> = out.iter().map(pack_dports).collect();
+            (out, dports)
+        };
+        // Each table's slots, cuckoo placement and filter.
+        let finish = |tb: TableBuild| {
             let filled: Vec<(u64, Slot)> = tb
                 .ids
                 .iter()
@@ -407,7 +430,7 @@ impl<A: Bits> Classifier<A> {
                 .collect();
             let (groups, stash, seed) = cuckoo_place(&filled);
             let (filter, fshift) = build_filter(filled.iter().map(|f| f.0));
-            tables.push(Table {
+            Table {
                 min_order: tb.min_order,
                 mask: A::pair(A::mask(tb.tuple.peer_len), A::mask(tb.tuple.local_len)),
                 pd_mask: tb.tuple.pd_mask(),
@@ -417,12 +440,26 @@ impl<A: Bits> Classifier<A> {
                 stash: stash.into_boxed_slice(),
                 filter: filter.into_boxed_slice(),
                 fshift,
+            }
+        };
+        // Large classifiers do both, and the tables, on all cores (the same result).
+        let mut tables = Vec::with_capacity(builds.len());
+        let (out_entries, dports) = if entries.len() >= PARALLEL_FROM {
+            let (g, ()) = rayon::join(gather, || {
+                builds
+                    .into_par_iter()
+                    .map(finish)
+                    .collect_into_vec(&mut tables);
             });
-        }
+            g
+        } else {
+            tables.extend(builds.into_iter().map(finish));
+            gather()
+        };
         tables.sort_by_key(|t| t.min_order);
         Classifier {
             tables,
-            dports: out_entries.iter().map(pack_dports).collect(),
+            dports,
             entries: out_entries,
         }
     }

@@ -147,17 +147,14 @@ mod bits;
 mod build;
 mod layout;
 mod lookup;
+mod prepare;
 mod table;
 mod update;
 
 use crate::engine::rule::EngineRule;
-use crate::model::{Family, Policy};
-use bits::{Bits, V6};
-use ipnet::IpNet;
+use bits::V6;
 use layout::{Index, BYTES_PER_RULE, TRY_ALL_UP_TO};
-use rayon::prelude::*;
 use std::fmt;
-use table::{Entry, ANY_PROTO};
 pub use update::{LiveMatcher, UpdateError};
 
 /// Why a rule set cannot be compiled.
@@ -213,120 +210,6 @@ pub struct Matcher {
     rules: usize,
 }
 
-/// One peer network of a rule as an entry of its family's classifier.
-fn lower_entry<A: Bits>(
-    order: u32,
-    rule: u32,
-    r: &EngineRule,
-    peer: A,
-    peer_len: u8,
-    local: A,
-    local_len: u8,
-) -> Entry<A> {
-    Entry {
-        order,
-        rule,
-        peer,
-        local,
-        dport_lo: r.dst_ports.start(),
-        dport_hi: r.dst_ports.end(),
-        sport_lo: r.src_ports.start(),
-        sport_hi: r.src_ports.end(),
-        peer_len,
-        local_len,
-        proto: r.protocol.unwrap_or(0),
-        flags: if r.protocol.is_none() { ANY_PROTO } else { 0 },
-    }
-}
-
-/// Rule counts from which the build sorts and builds the two families on all cores (below,
-/// the threads' start-up costs more than they save).
-const PARALLEL_FROM: usize = 50_000;
-
-/// Each rule's position in the total decision order: rank, drop before accept, id bytes,
-/// then index; and the rules' indexes in that order.
-///
-/// The keys are gathered first and sorted in place, with the id's first sixteen bytes as two
-/// numbers (zero-padded, which orders as the bytes do; a generated id, `sgr-` and twelve
-/// digits, fits whole), so that the comparisons touch neither the rules nor the ids' heap
-/// bytes: sorting indexes that point back into a million rules was most of the build at
-/// that size, for the cache misses. Rules whose ids tie on those bytes are ordered by their
-/// whole ids afterwards. The index makes the keys unique, so an unstable (or parallel) sort
-/// gives the one order.
-fn decision_order(rules: &[EngineRule]) -> (Vec<u32>, Vec<u32>) {
-    let prefix = |id: &[u8]| {
-        let mut b = [0u8; 16];
-        for (d, s) in b.iter_mut().zip(id) {
-            *d = *s;
-        }
-        u128::from_be_bytes(b)
-    };
-    // (rank and policy, id bytes 0..8, id bytes 8..16, index).
-    let mut keyed: Vec<(u64, u64, u64, u32)> = rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let p = prefix(r.id.as_bytes());
-            // Truncations intended: the two halves of the prefix.
-            (
-                (u64::from(r.rank) << 1) | u64::from(r.policy != Policy::Drop),
-                (p >> 64) as u64,
-                p as u64,
-                i as u32,
-            )
-        })
-        .collect();
-    if rules.len() >= PARALLEL_FROM {
-        keyed.par_sort_unstable();
-    } else {
-        keyed.sort_unstable();
-    }
-    // Runs that tie on rank, policy and the first sixteen id bytes: by whole id, then index.
-    let mut at = 0;
-    while at < keyed.len() {
-        let head = keyed.get(at).map(|k| (k.0, k.1, k.2));
-        let len = keyed
-            .get(at..)
-            .map_or(1, |rest| {
-                rest.iter()
-                    .take_while(|k| Some((k.0, k.1, k.2)) == head)
-                    .count()
-            })
-            .max(1);
-        if len > 1 {
-            if let Some(run) = keyed.get_mut(at..at + len) {
-                let id = |i: u32| rules.get(i as usize).map(|r| r.id.as_bytes());
-                run.sort_unstable_by(|a, b| (id(a.3), a.3).cmp(&(id(b.3), b.3)));
-            }
-        }
-        at += len;
-    }
-    let mut order = vec![0u32; rules.len()];
-    for (pos, &(.., i)) in keyed.iter().enumerate() {
-        if let Some(o) = order.get_mut(i as usize) {
-            *o = pos as u32;
-        }
-    }
-    (order, keyed.iter().map(|k| k.3).collect())
-}
-
-/// A family's entries (lowered in rule order, rule `i`'s at `starts[i]..starts[i + 1]`) in
-/// decision order: each rule's run copied in the order `sorted` gives — what a stable sort
-/// by order gives (a rule's peer networks keep their order), without the sort's passes
-/// over the entries.
-fn in_order<A: Bits>(entries: &[Entry<A>], starts: &[u32], sorted: &[u32]) -> Vec<Entry<A>> {
-    let mut out = Vec::with_capacity(entries.len());
-    for &i in sorted {
-        let i = i as usize;
-        if let (Some(&a), Some(&b)) = (starts.get(i), starts.get(i + 1)) {
-            if let Some(run) = entries.get(a as usize..b as usize) {
-                out.extend_from_slice(run);
-            }
-        }
-    }
-    out
-}
-
 impl Matcher {
     /// Compiles a rule list. Fails only when the list (or its peer networks) exceeds what
     /// 32-bit indexes address.
@@ -335,85 +218,23 @@ impl Matcher {
         if rules.len() >= u32::MAX as usize {
             return Err(too_many());
         }
-        let (order, sorted) = decision_order(rules);
-        let mut v4 = Vec::new();
-        let mut v6 = Vec::new();
-        // Where each rule's entries start in `v4` and `v6` (and where the last one's end).
-        let mut starts4 = Vec::with_capacity(rules.len() + 1);
-        let mut starts6 = Vec::with_capacity(rules.len() + 1);
-        for (i, r) in rules.iter().enumerate() {
-            // Truncations harmless: more than u32::MAX entries is an error below.
-            starts4.push(v4.len() as u32);
-            starts6.push(v6.len() as u32);
-            let o = order.get(i).copied().unwrap_or(u32::MAX);
-            let i = i as u32;
-            // A peer network lowers only when the rule's confined family and local CIDR (if
-            // any) are of its family: otherwise no packet (of one family) can match it.
-            for net in &r.peer {
-                if r.family.is_some_and(|f| f != Family::of_net(net)) {
-                    continue;
-                }
-                match (net, r.local) {
-                    (IpNet::V4(p), None) => {
-                        v4.push(lower_entry(
-                            o,
-                            i,
-                            r,
-                            u32::from(p.network()),
-                            p.prefix_len(),
-                            0,
-                            0,
-                        ));
-                    }
-                    (IpNet::V4(p), Some(IpNet::V4(l))) => v4.push(lower_entry(
-                        o,
-                        i,
-                        r,
-                        u32::from(p.network()),
-                        p.prefix_len(),
-                        u32::from(l.network()),
-                        l.prefix_len(),
-                    )),
-                    (IpNet::V6(p), None) => {
-                        v6.push(lower_entry(
-                            o,
-                            i,
-                            r,
-                            V6::new(u128::from(p.network())),
-                            p.prefix_len(),
-                            V6::default(),
-                            0,
-                        ));
-                    }
-                    (IpNet::V6(p), Some(IpNet::V6(l))) => v6.push(lower_entry(
-                        o,
-                        i,
-                        r,
-                        V6::new(u128::from(p.network())),
-                        p.prefix_len(),
-                        V6::new(u128::from(l.network())),
-                        l.prefix_len(),
-                    )),
-                    (IpNet::V4(_), Some(IpNet::V6(_))) | (IpNet::V6(_), Some(IpNet::V4(_))) => {}
-                }
-            }
-        }
-        if v4.len() >= u32::MAX as usize || v6.len() >= u32::MAX as usize {
+        let (order, sorted) = prepare::decision_order(rules);
+        let low = prepare::lower(rules, &order);
+        let (n4, n6) = low.counts();
+        if n4 >= u32::MAX as usize || n6 >= u32::MAX as usize {
             return Err(too_many());
         }
-        starts4.push(v4.len() as u32);
-        starts6.push(v6.len() as u32);
         // Splitting by protocol copies any-protocol entries: only for sets up to 20k entries.
-        let split_ok = v4.len() + v6.len() <= TRY_ALL_UP_TO;
+        let split_ok = n4 + n6 <= TRY_ALL_UP_TO;
         // The memory budget, shared by the families in proportion to their entries.
         let budget = BYTES_PER_RULE.saturating_mul(rules.len());
-        let share = |n: usize| budget / (v4.len() + v6.len()).max(1) * n;
-        let (b4, b6) = (share(v4.len()), share(v6.len()));
+        let share = |n: usize| budget / (n4 + n6).max(1) * n;
+        let (b4, b6) = (share(n4), share(n6));
         // The entries in decision order (`Index::build`'s sort by order then finds one run);
         // large sets build the two families at once. The result is the serial one.
-        let build4 = || Index::build(in_order(&v4, &starts4, &sorted), split_ok, b4);
-        let build6 = || Index::build(in_order(&v6, &starts6, &sorted), split_ok, b6);
-        let (v4, v6) = if rules.len() >= PARALLEL_FROM {
+        let build4 = || Index::build(low.v4_in_order(&sorted), split_ok, b4);
+        let build6 = || Index::build(low.v6_in_order(&sorted), split_ok, b6);
+        let (v4, v6) = if rules.len() >= prepare::PARALLEL_FROM {
             rayon::join(build4, build6)
         } else {
             (build4(), build6())
