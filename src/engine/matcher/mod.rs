@@ -56,8 +56,9 @@
 //!
 //! # Modules
 //!
-//! `bits` (the address-width trait), `table` (the compiled layout and its hashing), `build`
-//! (building one layout's tables), `layout` (choosing the layout and the protocol split
+//! `bits` (the address-width trait), `table` (the compiled layout and its hashing), `prepare`
+//! (the decision order and the rules lowered to entries), `build` (building one layout's
+//! tables), `layout` (choosing the layout and the protocol split
 //! within the memory budget), `lookup` (the probes and the public queries), `update`
 //! ([`LiveMatcher`]: online inserts and removals).
 //!
