@@ -257,3 +257,108 @@ impl Lowered {
         in_order(&parts, self.chunk, sorted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rule::order_key;
+    use crate::model::PortRange;
+
+    fn rule(id: &str, rank: u32, policy: Policy) -> EngineRule {
+        EngineRule {
+            id: id.into(),
+            group: "sg".into(),
+            rank,
+            policy,
+            protocol: None,
+            family: None,
+            dst_ports: PortRange::ANY,
+            src_ports: PortRange::ANY,
+            peer: vec!["10.0.0.0/8".parse().unwrap()],
+            local: None,
+        }
+    }
+
+    /// The order by comparing whole keys: rank, drop first, id bytes, index.
+    fn naive(rules: &[EngineRule]) -> Vec<u32> {
+        let mut idx: Vec<u32> = (0..rules.len() as u32).collect();
+        idx.sort_by(|&a, &b| {
+            let k = |i: u32| {
+                let r = &rules[i as usize];
+                (order_key(r.rank, r.policy, &r.id), i)
+            };
+            k(a).cmp(&k(b))
+        });
+        idx
+    }
+
+    #[test]
+    fn decision_order_breaks_ties_past_sixteen_bytes_and_on_padding() {
+        // Ids tying on their first sixteen bytes, ids that are prefixes of others, a NUL
+        // byte where the padding has zeros, duplicates (the index decides), both policies.
+        let ids = [
+            "sgr-0123456789abZ",
+            "sgr-0123456789ab",
+            "sgr-0123456789abA",
+            "sgr-0123456789ab\0",
+            "sgr-0123456789abA",
+            "sgr",
+            "sgr\0",
+            "",
+            "sgr-0123456789abAA",
+            "sgr-0123456789aa",
+        ];
+        let mut rules = Vec::new();
+        for (k, id) in ids.iter().enumerate() {
+            for rank in [1, 2] {
+                for policy in [Policy::Accept, Policy::Drop] {
+                    rules.push(rule(id, rank + (k as u32 % 2), policy));
+                }
+            }
+        }
+        let (order, sorted) = decision_order(&rules);
+        assert_eq!(sorted, naive(&rules));
+        for (pos, &i) in sorted.iter().enumerate() {
+            assert_eq!(order[i as usize], pos as u32);
+        }
+    }
+
+    #[test]
+    fn the_parallel_path_gives_the_serial_order_and_entries() {
+        // Past PARALLEL_FROM and one chunk: the parallel sort, chunked lowering and the runs copied in
+        // order equal a stable sort of the serially lowered entries by order.
+        let rules = crate::generate::generate(PARALLEL_FROM.max(CHUNK) + 5_000, 4);
+        let (order, sorted) = decision_order(&rules);
+        assert_eq!(sorted, naive(&rules));
+        let low = lower(&rules, &order);
+        assert!(low.chunks.len() > 1);
+        let one = lower_chunk(&rules, &order, 0);
+        let mut v4 = one.v4.clone();
+        v4.sort_by_key(|e| e.order);
+        let got = low.v4_in_order(&sorted);
+        assert_eq!(got.len(), v4.len());
+        for (a, b) in got.iter().zip(&v4) {
+            assert_eq!(
+                (a.order, a.rule, a.peer, a.peer_len),
+                (b.order, b.rule, b.peer, b.peer_len)
+            );
+        }
+        let mut v6 = one.v6.clone();
+        v6.sort_by_key(|e| e.order);
+        let got6 = low.v6_in_order(&sorted);
+        assert_eq!(got6.len(), v6.len());
+        assert!(!v6.is_empty());
+        for (a, b) in got6.iter().zip(&v6) {
+            assert_eq!((a.order, a.rule, a.peer_len), (b.order, b.rule, b.peer_len));
+        }
+        // And the matcher built on the parallel path answers as the scan.
+        let m = crate::engine::matcher::Matcher::compile(&rules).unwrap();
+        for p in crate::generate::packets(&rules, 200, 5) {
+            assert_eq!(
+                m.lookup(&p),
+                crate::engine::rule::linear_scan(&rules, &p),
+                "{p:?}"
+            );
+        }
+    }
+}
