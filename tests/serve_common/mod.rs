@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A running server and its world file's folder.
 pub struct Server {
@@ -158,6 +158,29 @@ pub fn disk(s: &Server) -> (Vec<u8>, Vec<u8>) {
         std::fs::read(&s.world).unwrap(),
         std::fs::read(journal).unwrap_or_default(),
     )
+}
+
+/// The world file and journal once the server has folded every call into the file (its
+/// idle checkpoint comes 200 ms after the last write) and both have stayed the same for
+/// 100 ms, so that a later comparison sees only what later requests wrote.
+pub fn settled_disk(s: &Server) -> (Vec<u8>, Vec<u8>) {
+    let start = Instant::now();
+    // The files as read after the journal was last seen holding no call of its own.
+    let mut last: Option<(Vec<u8>, Vec<u8>)> = None;
+    loop {
+        let folded = sgsim::journal::load(&s.world).is_ok_and(|l| l.entries == 0);
+        let now = disk(s);
+        if folded && last.as_ref() == Some(&now) {
+            return now;
+        }
+        last = folded.then_some(now);
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}: no checkpoint within 30 s",
+            s.world.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A client with the `--insecure-dev` key.
