@@ -1,5 +1,6 @@
 //! `sg_parse`, the registered vectorised function of the replay query: each row of the
-//! input (a CSV, AWS or SLS JSON line, or a Parquet row's columns as text) is parsed once
+//! input (a CSV, AWS or SLS JSON line, or a Parquet row's columns: Int64 number columns as
+//! integers, see [`crate::typed`], the others as text) is parsed once
 //! with the core's field parser and, when it is a record of a known ENI, given its
 //! connection's hash. Its value is a struct: the connection's hash (the partitioning key),
 //! `start` and SYN-only (sort keys), what the row is in each world (a record of a known ENI,
@@ -9,7 +10,8 @@
 //! ([`crate::fold`]) decides only the records that open one.
 
 use crate::packed::pack;
-use crate::parse::{parse_columns, parse_json, parse_split, Source};
+use crate::parse::{parse_json, parse_split, slot, Source, SLOTS};
+use crate::typed::{parse_values, Value, INT_COLUMNS};
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryBuilder, BooleanBuilder, Int32Builder, Int64Array, Int64Builder,
     StringArray, StructArray, UInt64Builder,
@@ -36,9 +38,22 @@ pub const SEQ: &str = "sg_seq";
 /// The bits of [`SEQ`] that hold the row.
 pub const ROW_BITS: u32 = 40;
 
-/// `sg_parse`'s arguments: [`SEQ`], [`LINE`], then [`COLUMNS`].
+/// The arguments that carry a Parquet file's Int64 columns (one per
+/// [`INT_COLUMNS`], in that order; null for other files and columns).
+pub const INT_ARGS: [&str; 8] = [
+    "sg_int_srcport",
+    "sg_int_dstport",
+    "sg_int_protocol",
+    "sg_int_start",
+    "sg_int_end",
+    "sg_int_packets",
+    "sg_int_bytes",
+    "sg_int_tcp_flags",
+];
+
+/// `sg_parse`'s arguments: [`SEQ`], [`LINE`], then [`COLUMNS`] (text), then [`INT_ARGS`].
 pub fn arg_names() -> impl Iterator<Item = &'static str> {
-    [SEQ, LINE].into_iter().chain(COLUMNS)
+    [SEQ, LINE].into_iter().chain(COLUMNS).chain(INT_ARGS)
 }
 
 /// A record of a known ENI: the fold decides it when its connection needs a decision.
@@ -164,6 +179,14 @@ fn text_column(a: &ArrayRef) -> Result<StringArray> {
         .ok_or_else(|| DataFusionError::Internal("cast to Utf8".into()))
 }
 
+fn int_column(a: &ArrayRef) -> Result<Int64Array> {
+    let s = cast(a, &DataType::Int64)?;
+    s.as_any()
+        .downcast_ref::<Int64Array>()
+        .cloned()
+        .ok_or_else(|| DataFusionError::Internal("cast to Int64".into()))
+}
+
 fn value(col: &StringArray, i: usize) -> Option<&str> {
     (i < col.len() && col.is_valid(i)).then(|| col.value(i))
 }
@@ -214,8 +237,21 @@ impl ScalarUDFImpl for Parse {
         let texts: Vec<StringArray> = arrays
             .iter()
             .skip(1)
+            .take(1 + COLUMNS.len())
             .map(text_column)
             .collect::<Result<_>>()?;
+        let ints: Vec<Int64Array> = arrays
+            .iter()
+            .skip(2 + COLUMNS.len())
+            .map(int_column)
+            .collect::<Result<_>>()?;
+        // The Int64 argument of each slot, if it has one.
+        let mut int_of = [None; SLOTS];
+        for (k, name) in INT_COLUMNS.iter().enumerate() {
+            if let Some(at) = slot(name).and_then(|s| int_of.get_mut(s)) {
+                *at = ints.get(k);
+            }
+        }
         let line = texts.first().ok_or_else(|| internal("no sg_line"))?;
         let mut out = Out {
             conn: UInt64Builder::with_capacity(n),
@@ -232,8 +268,16 @@ impl ScalarUDFImpl for Parse {
                 Some(Source::Csv(h)) => parse_split(value(line, i).unwrap_or(""), h, false),
                 Some(Source::Aws(h)) => parse_split(value(line, i).unwrap_or(""), h, true),
                 Some(Source::Json) => parse_json(value(line, i).unwrap_or("")),
-                Some(Source::Columns) => Some(parse_columns(
-                    |slot| texts.get(slot + 1).and_then(|c| value(c, i)),
+                Some(Source::Columns) => Some(parse_values(
+                    |slot| match texts.get(slot + 1).and_then(|c| value(c, i)) {
+                        Some(t) => Some(Value::Text(t)),
+                        None => int_of
+                            .get(slot)
+                            .copied()
+                            .flatten()
+                            .filter(|c| i < c.len() && c.is_valid(i))
+                            .map(|c| Value::Int(c.value(i))),
+                    },
                     self.dialect,
                 )),
                 None => return Err(internal("a row of no file")),
