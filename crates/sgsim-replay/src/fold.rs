@@ -10,11 +10,12 @@ use datafusion::arrow::array::{
 };
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
-use sgsim::model::Direction;
+use sgsim::model::{Direction, Verdict};
 use sgsim::replay::record::Record;
 use sgsim::replay::report::Place;
 use sgsim::replay::session::Fresh;
-use sgsim::replay::{ConnKey, Session, Tally};
+use sgsim::replay::{ConnKey, Session, Step, Tally};
+use std::borrow::Cow;
 
 /// A partition's counts and its first malformed record (input place, problem).
 pub struct PartResult {
@@ -41,14 +42,37 @@ pub fn place(files: &[String], seq: u64) -> Place {
 /// new-connection decision depends on nothing else, so each side is decided once.
 type Decided = Vec<((bool, Option<Direction>), Fresh)>;
 
-/// A connection of the current hash: its key, its sessions in the two worlds and the
-/// decisions made for it in each.
+/// A connection of the current hash: its key, and in each world its session, the step of
+/// a record riding it while it is open, and the decisions made for it.
 struct Conn {
     key: ConnKey,
     session: Session,
     session_new: Session,
+    riding: Option<Step>,
+    riding_new: Option<Step>,
     decided: Decided,
     decided_new: Decided,
+}
+
+/// The step of the next record of a connection: when it rides the open connection, that
+/// connection's step, kept in `riding` (made once per opening, not for each record); else
+/// [`Session::step`]'s.
+fn advance<'a>(
+    session: &mut Session,
+    riding: &'a mut Option<Step>,
+    start: i64,
+    end: i64,
+    decide: impl FnOnce() -> Fresh,
+) -> Cow<'a, Step> {
+    if let Some(reason) = session.ride(start, end) {
+        return Cow::Borrowed(riding.get_or_insert_with(|| Step::Session(reason.clone())));
+    }
+    let s = session.step(start, end, decide);
+    *riding = match &s {
+        Step::New(Verdict::Accept, reason) => Some(Step::Session(reason.clone())),
+        _ => None,
+    };
+    Cow::Owned(s)
 }
 
 /// The decision of `r`, a record of the connection `key` at `eni`, as a new connection in
@@ -109,7 +133,7 @@ pub async fn fold(
                     tally.add_unknown();
                     continue;
                 }
-                _ => continue,
+                _ => continue, // CODE_BLANK: not a record
             }
             let (eni, r) = unpack(rec.value(i)).ok_or("the replay query garbled a record")?;
             let h = conn.is_valid(i).then(|| conn.value(i));
@@ -128,6 +152,8 @@ pub async fn fold(
                     key,
                     session: Session::new(),
                     session_new: Session::new(),
+                    riding: None,
+                    riding_new: None,
                     decided: Vec::new(),
                     decided_new: Vec::new(),
                 });
@@ -135,8 +161,9 @@ pub async fn fold(
             let Some(c) = conns.iter_mut().find(|c| c.key == key) else {
                 continue;
             };
-            let step = c.session.step(r.start, r.end, || {
-                decide(&mut c.decided, &key, world, eni, &r)
+            let decided = &mut c.decided;
+            let step = advance(&mut c.session, &mut c.riding, r.start, r.end, || {
+                decide(decided, &key, world, eni, &r)
             });
             tally.add_with(seq, r.action, eni, &step, || named(&r));
             let Some(new) = against else {
@@ -145,11 +172,18 @@ pub async fn fold(
             if code_new.is_null(i) || code_new.value(i) != CODE_RECORD {
                 continue;
             }
-            let after = c.session_new.step(r.start, r.end, || {
-                // The same ENI in the changed world (`sg_parse` found it there).
-                let eni2 = new.decider.eni(world.decider.eni_id(eni)).unwrap_or(eni);
-                decide(&mut c.decided_new, &key, new, eni2, &r)
-            });
+            let decided_new = &mut c.decided_new;
+            let after = advance(
+                &mut c.session_new,
+                &mut c.riding_new,
+                r.start,
+                r.end,
+                || {
+                    // The same ENI in the changed world (`sg_parse` found it there).
+                    let eni2 = new.decider.eni(world.decider.eni_id(eni)).unwrap_or(eni);
+                    decide(decided_new, &key, new, eni2, &r)
+                },
+            );
             tally.compare_with(seq, &step, &after, || named(&r));
         }
     }
