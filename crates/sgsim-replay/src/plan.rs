@@ -7,11 +7,12 @@
 //!    which stay integers (see [`crate::typed`]);
 //! 2. the numbered rows dealt round robin to every partition (when there are fewer files
 //!    than partitions), where `sg_parse` parses each row once, gives a record its
-//!    connection's hash and decides it (in both worlds for a what-if), and packs it;
+//!    connection's hash and packs it;
 //! 3. a hash repartition by the connection's hash (the shuffle: a connection's records
 //!    meet in one partition), carrying six narrow columns;
 //! 4. a sort within each partition by connection, `start`, SYN-only first and input order;
-//! 5. [`SessionFoldExec`]: the session pass over each partition, one row out per partition.
+//! 5. [`SessionFoldExec`]: the session pass over each partition, which decides the records
+//!    that open connections (in both worlds for a what-if), one row out per partition.
 
 use crate::exec::{FoldParams, SessionFoldExec};
 use crate::parse::{Header, Source};
