@@ -147,6 +147,21 @@ impl Session {
             .map(|(end, _)| end.saturating_add(SESSION_SECONDS))
     }
 
+    /// Replays the next record (in [`OrderKey`] order) when it falls inside the open
+    /// connection, as [`Session::step`] would (accepted, extending the connection; its step
+    /// is [`Step::Session`] with the opening reason): the opening reason then; `None`, with
+    /// nothing changed, when it does not. Lets a caller that keeps the step of the open
+    /// connection replay its records without copying the reason for each.
+    pub fn ride(&mut self, start: i64, end: i64) -> Option<&Reason> {
+        match &mut self.open {
+            Some((last, reason)) if start <= last.saturating_add(SESSION_SECONDS) => {
+                *last = (*last).max(end);
+                Some(reason)
+            }
+            _ => None,
+        }
+    }
+
     /// Replays the next record (in [`OrderKey`] order): inside an open connection it is
     /// accepted and extends it; otherwise `decide` decides it as a new connection, which
     /// opens when accepted and leaves nothing open otherwise.

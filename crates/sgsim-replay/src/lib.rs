@@ -21,6 +21,7 @@ pub mod lines;
 pub mod packed;
 pub mod parse;
 pub mod plan;
+pub mod typed;
 pub mod udf;
 pub mod wire;
 

@@ -5,70 +5,74 @@
 //! core's too (`field `x`: …` or a whole-line problem).
 
 use sgsim::replay::read::split_csv;
-use sgsim::replay::record::{parse_fields, Dialect, FieldError, Item};
+use sgsim::replay::record::{parse_fields, Dialect, FieldError, Item, COLUMNS};
 
-/// The record columns (the §10 names), then AWS's name of the first.
-pub const NAMES: [&str; 15] = [
-    "eni-id",
-    "srcaddr",
-    "srcport",
-    "dstaddr",
-    "dstport",
-    "protocol",
-    "direction",
-    "start",
-    "end",
-    "packets",
-    "bytes",
-    "action",
-    "log-status",
-    "tcp-flags",
-    "interface-id",
-];
+/// AWS's name of the first column (`eni-id`).
+pub const AWS_ENI: &str = "interface-id";
 
-/// The slot of a column name in [`NAMES`].
-pub fn slot(name: &str) -> Option<usize> {
-    Some(match name {
-        "eni-id" => 0,
-        "srcaddr" => 1,
-        "srcport" => 2,
-        "dstaddr" => 3,
-        "dstport" => 4,
-        "protocol" => 5,
-        "direction" => 6,
-        "start" => 7,
-        "end" => 8,
-        "packets" => 9,
-        "bytes" => 10,
-        "action" => 11,
-        "log-status" => 12,
-        "tcp-flags" => 13,
-        "interface-id" => 14,
-        _ => return None,
-    })
+/// How many slots there are: [`COLUMNS`], then [`AWS_ENI`].
+pub const SLOTS: usize = COLUMNS.len() + 1;
+
+/// The name of a slot: a column of [`COLUMNS`], or [`AWS_ENI`] after them.
+pub fn slot_name(slot: usize) -> Option<&'static str> {
+    COLUMNS
+        .get(slot)
+        .copied()
+        .or((slot == COLUMNS.len()).then_some(AWS_ENI))
 }
 
-/// Where each of [`NAMES`] sits in a header, and how many columns it has.
+/// The slot of a column name (see [`slot_name`]). Each record looks up every field by
+/// name, so the name's length and a letter narrow it to one slot before it is compared.
+pub fn slot(name: &str) -> Option<usize> {
+    let b = name.as_bytes();
+    let s = match (b.len(), b.first()?, b.get(3)) {
+        (3, _, _) => 8,
+        (5, b's', _) => 7,
+        (5, _, _) => 10,
+        (6, b'e', _) => 0,
+        (6, _, _) => 11,
+        (7, b's', Some(b'a')) => 1,
+        (7, b's', _) => 2,
+        (7, b'd', Some(b'a')) => 3,
+        (7, b'd', _) => 4,
+        (7, _, _) => 9,
+        (8, _, _) => 5,
+        (9, b'd', _) => 6,
+        (9, _, _) => 13,
+        (10, _, _) => 12,
+        (12, _, _) => COLUMNS.len(),
+        _ => return None,
+    };
+    (slot_name(s)? == name).then_some(s)
+}
+
+/// Where each slot's column sits in a header, and how many columns it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     /// The header's names (normalised: lower case, `_` as `-`).
     pub names: Vec<String>,
-    at: [Option<usize>; 15],
+    /// The slot each column fills, by the column's index (`None`: a column not read, or a
+    /// repeated name's earlier column).
+    slots: Vec<Option<usize>>,
 }
 
 impl Header {
     /// The header of these (normalised) names; a repeated name is its last column, as the
     /// core's reader has it.
     pub fn new(names: Vec<String>) -> Header {
-        let mut at = [None; 15];
+        let mut at = [None; SLOTS];
         for (i, n) in names.iter().enumerate() {
-            if let Some(s) = slot(n) {
-                if let Some(a) = at.get_mut(s) {
-                    *a = Some(i);
-                }
+            if let Some(a) = slot(n).and_then(|s| at.get_mut(s)) {
+                *a = Some(i);
             }
         }
-        Header { names, at }
+        let mut slots = vec![None; names.len()];
+        for (s, i) in at.iter().enumerate() {
+            if let Some(c) = i.and_then(|i| slots.get_mut(i)) {
+                *c = Some(s);
+            }
+        }
+        Header { names, slots }
     }
 }
 
@@ -89,6 +93,63 @@ fn field_message(e: FieldError) -> String {
     format!("field `{}`: {}", e.field, e.message)
 }
 
+/// A line's fields by slot, and how many fields it has.
+struct Split<'a> {
+    values: [Option<&'a str>; SLOTS],
+    count: usize,
+}
+
+impl<'a> Split<'a> {
+    fn of(fields: impl Iterator<Item = &'a str>, header: &Header) -> Split<'a> {
+        let mut values = [None; SLOTS];
+        let mut count = 0;
+        for f in fields {
+            if let Some(v) = header
+                .slots
+                .get(count)
+                .copied()
+                .flatten()
+                .and_then(|s| values.get_mut(s))
+            {
+                *v = Some(f);
+            }
+            count += 1;
+        }
+        Split { values, count }
+    }
+
+    fn parse(&self, header: &Header, dialect: Dialect) -> Result<Item, String> {
+        if self.count != header.names.len() {
+            return Err(format!(
+                "{} fields where the header has {}",
+                self.count,
+                header.names.len()
+            ));
+        }
+        let get = |name: &str| self.values.get(slot(name)?).copied().flatten();
+        parse_fields(get, dialect).map_err(field_message)
+    }
+}
+
+/// The fields of a line without quotes, as `text.split(',')` gives them (a byte scan: the
+/// fields are short).
+fn commas(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.bytes().position(|b| b == b',') {
+            Some(p) => {
+                rest = t.get(p + 1..);
+                t.get(..p)
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
 /// Parses a CSV or AWS line under its header: `None` for a blank line, the record, or the
 /// problem (the core's message).
 pub fn parse_split(line: &str, header: &Header, aws: bool) -> Option<Result<Item, String>> {
@@ -96,36 +157,22 @@ pub fn parse_split(line: &str, header: &Header, aws: bool) -> Option<Result<Item
     if text.trim().is_empty() {
         return None;
     }
-    let owned: Vec<String>;
-    let mut fields: Vec<&str> = Vec::with_capacity(header.names.len());
-    if aws {
-        fields.extend(text.split_ascii_whitespace());
-    } else if !text.contains('"') {
-        fields.extend(text.split(','));
+    Some(if aws {
+        Split::of(text.split_ascii_whitespace(), header).parse(header, Dialect::Aws)
+    } else if memchr::memchr(b'"', text.as_bytes()).is_none() {
+        Split::of(commas(text), header).parse(header, Dialect::Alibaba)
     } else {
         match split_csv(text) {
-            Some(f) => owned = f,
-            None => return Some(Err("unterminated quote".into())),
+            Some(f) => {
+                Split::of(f.iter().map(String::as_str), header).parse(header, Dialect::Alibaba)
+            }
+            None => Err("unterminated quote".into()),
         }
-        fields.extend(owned.iter().map(String::as_str));
-    }
-    if fields.len() != header.names.len() {
-        return Some(Err(format!(
-            "{} fields where the header has {}",
-            fields.len(),
-            header.names.len()
-        )));
-    }
-    let dialect = if aws { Dialect::Aws } else { Dialect::Alibaba };
-    let get = |name: &str| {
-        let at = header.at.get(slot(name)?).copied().flatten()?;
-        fields.get(at).copied()
-    };
-    Some(parse_fields(get, dialect).map_err(field_message))
+    })
 }
 
 fn is_field(k: &str) -> bool {
-    slot(k).is_some_and(|s| s < 14)
+    slot(k).is_some_and(|s| s < COLUMNS.len())
 }
 
 /// Parses an SLS JSON line: `None` for a blank line, the record, or the problem.
@@ -148,7 +195,7 @@ pub fn parse_json(line: &str) -> Option<Result<Item, String>> {
         return Some(Err("not a JSON object".into()));
     };
     // Values may be strings or numbers: numbers are read through their text.
-    let mut texts: [Option<String>; 15] = Default::default();
+    let mut texts: [Option<String>; SLOTS] = Default::default();
     for (k, v) in &map {
         let t = match v {
             serde_json::Value::String(s) => s.clone(),
@@ -169,7 +216,7 @@ pub fn parse_json(line: &str) -> Option<Result<Item, String>> {
     Some(parse_fields(get, Dialect::Alibaba).map_err(field_message))
 }
 
-/// Parses a row from its columns' texts (`get(slot)` for the slots of [`NAMES`]).
+/// Parses a row from its columns' texts (`get(slot)` for the slots of [`slot_name`]).
 pub fn parse_columns<'a>(
     get: impl Fn(usize) -> Option<&'a str>,
     dialect: Dialect,
@@ -204,6 +251,46 @@ mod tests {
                 })
             })
             .collect()
+    }
+
+    #[test]
+    fn slots_are_the_columns_then_the_aws_name() {
+        for (i, name) in COLUMNS.iter().chain([&AWS_ENI]).enumerate() {
+            assert_eq!(slot(name), Some(i), "{name}");
+            assert_eq!(slot_name(i), Some(*name));
+        }
+        assert_eq!(slot_name(SLOTS), None);
+        for other in [
+            "",
+            "x",
+            "eni",
+            "eni-ix",
+            "srcaddx",
+            "dstportx",
+            "Start",
+            "tcp_flags",
+            "foo",
+            "bar",
+            "ends",
+            "interface-ix",
+            "log-statux",
+            "directiom",
+            "protocoi",
+            "actiom",
+            "bytez",
+        ] {
+            assert_eq!(slot(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn commas_split_as_str_split() {
+        for t in ["", ",", "a", "a,b", ",a,,b,", "é,ü,,"] {
+            assert_eq!(
+                commas(t).collect::<Vec<_>>(),
+                t.split(',').collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

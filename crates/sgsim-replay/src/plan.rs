@@ -3,18 +3,21 @@
 //! 1. one scan per file with DataFusion's readers, each with its row numbers: CSV, AWS and
 //!    SLS JSON lines through the CSV reader as one text column per line (`sg_line`; no
 //!    byte of a line is taken as a delimiter or a quote), the header's row dropped; Parquet
-//!    through the Parquet reader, its §10 columns cast to text;
+//!    through the Parquet reader, its §10 columns cast to text but for Int64 number columns,
+//!    which stay integers (see [`crate::typed`]);
 //! 2. the numbered rows dealt round robin to every partition (when there are fewer files
 //!    than partitions), where `sg_parse` parses each row once, gives a record its
-//!    connection's hash and decides it (in both worlds for a what-if), and packs it;
+//!    connection's hash and packs it;
 //! 3. a hash repartition by the connection's hash (the shuffle: a connection's records
 //!    meet in one partition), carrying six narrow columns;
 //! 4. a sort within each partition by connection, `start`, SYN-only first and input order;
-//! 5. [`SessionFoldExec`]: the session pass over each partition, one row out per partition.
+//! 5. [`SessionFoldExec`]: the session pass over each partition, which decides the records
+//!    that open connections (in both worlds for a what-if), one row out per partition.
 
 use crate::exec::{FoldParams, SessionFoldExec};
 use crate::parse::{Header, Source};
-use crate::udf::{parse_udf, Replayed, COLUMNS, LINE, ROW_BITS, SEQ};
+use crate::typed::INT_COLUMNS;
+use crate::udf::{parse_udf, Replayed, COLUMNS, INT_ARGS, LINE, ROW_BITS, SEQ};
 use crate::Job;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::{Column, DFSchema, ScalarValue};
@@ -91,8 +94,9 @@ fn header(path: &str, format: InputFormat) -> Result<Option<(Header, u64)>, Stri
     Ok(Some((Header::new(names), row)))
 }
 
-/// One file's rows: [`SEQ`], [`LINE`] and the [`COLUMNS`] (text; the line for text files,
-/// the columns for Parquet, the others null), and how `sg_parse` reads them; `None` for a
+/// One file's rows: [`SEQ`], [`LINE`], the [`COLUMNS`] (text; the line for text files,
+/// the columns for Parquet, the others null) and the [`INT_ARGS`] (a Parquet file's Int64
+/// number columns, the others null), and how `sg_parse` reads them; `None` for a
 /// CSV or AWS file with no header.
 async fn file_frame(
     ctx: &SessionContext,
@@ -183,17 +187,39 @@ async fn file_frame(
     } else {
         column(LINE)
     });
+    // Parquet: an Int64 number column goes as it is (see `crate::typed`), any other column
+    // as text.
+    let int64 = |name: &str| {
+        source == Source::Columns
+            && df
+                .schema()
+                .field_with_unqualified_name(name)
+                .is_ok_and(|f| f.data_type() == &DataType::Int64)
+    };
+    let source_name = |name: &'static str| match (format, name) {
+        (InputFormat::Aws, "eni-id") => "interface-id",
+        _ => name,
+    };
     for name in COLUMNS {
-        let source_name = match (format, name) {
-            (InputFormat::Aws, "eni-id") => "interface-id",
-            _ => name,
-        };
-        let e = if source == Source::Columns && have.iter().any(|h| h == source_name) {
-            cast(col(Column::new_unqualified(source_name)), DataType::Utf8)
+        let from = source_name(name);
+        let e = if source == Source::Columns
+            && have.iter().any(|h| h == from)
+            && !(INT_COLUMNS.contains(&name) && int64(from))
+        {
+            cast(col(Column::new_unqualified(from)), DataType::Utf8)
         } else {
             lit(ScalarValue::Utf8(None))
         };
         exprs.push(e.alias(name));
+    }
+    for (name, arg) in INT_COLUMNS.iter().zip(INT_ARGS) {
+        let from = source_name(name);
+        let e = if int64(from) {
+            col(Column::new_unqualified(from))
+        } else {
+            lit(ScalarValue::Int64(None))
+        };
+        exprs.push(e.alias(arg));
     }
     let df = df.select(exprs).map_err(place)?;
     Ok(Some((df, source)))

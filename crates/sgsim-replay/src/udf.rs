@@ -1,13 +1,17 @@
 //! `sg_parse`, the registered vectorised function of the replay query: each row of the
-//! input (a CSV, AWS or SLS JSON line, or a Parquet row's columns as text) is parsed once
-//! with the core's field parser and, when it is a record of a known ENI, decided as a new
-//! connection in the world (and in the changed world of a what-if). Its value is a struct:
-//! the connection's hash (the partitioning key), `start` and SYN-only (sort keys), the
-//! decision codes and the record packed into bytes (see [`crate::packed`]), or the problem
-//! of a malformed record.
+//! input (a CSV, AWS or SLS JSON line, or a Parquet row's columns: Int64 number columns as
+//! integers, see [`crate::typed`], the others as text) is parsed once
+//! with the core's field parser and, when it is a record of a known ENI, given its
+//! connection's hash. Its value is a struct: the connection's hash (the partitioning key),
+//! `start` and SYN-only (sort keys), what the row is in each world (a record of a known ENI,
+//! or skipped, unknown, malformed, blank) and the record packed into bytes (see
+//! [`crate::packed`]), or the problem of a malformed record. Nothing is decided here: most
+//! records fall inside a connection opened before them, so the fold
+//! ([`crate::fold`]) decides only the records that open one.
 
 use crate::packed::pack;
-use crate::parse::{parse_columns, parse_json, parse_split, Source};
+use crate::parse::{parse_json, parse_split, slot, Source, SLOTS};
+use crate::typed::{parse_values, Value, INT_COLUMNS};
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryBuilder, BooleanBuilder, Int32Builder, Int64Array, Int64Builder,
     StringArray, StructArray, UInt64Builder,
@@ -18,11 +22,8 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use sgsim::model::{Reason, Verdict};
-use sgsim::replay::record::{Dialect, Item, Record};
-use sgsim::replay::session::Fresh;
+use sgsim::replay::record::{Dialect, Item};
 use sgsim::replay::{ConnKey, Decider};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The record columns (the §10 names): a Parquet file's columns, as text.
@@ -37,75 +38,41 @@ pub const SEQ: &str = "sg_seq";
 /// The bits of [`SEQ`] that hold the row.
 pub const ROW_BITS: u32 = 40;
 
-/// `sg_parse`'s arguments: [`SEQ`], [`LINE`], then [`COLUMNS`].
+/// The arguments that carry a Parquet file's Int64 columns (one per
+/// [`INT_COLUMNS`], in that order; null for other files and columns).
+pub const INT_ARGS: [&str; 8] = [
+    "sg_int_srcport",
+    "sg_int_dstport",
+    "sg_int_protocol",
+    "sg_int_start",
+    "sg_int_end",
+    "sg_int_packets",
+    "sg_int_bytes",
+    "sg_int_tcp_flags",
+];
+
+/// `sg_parse`'s arguments: [`SEQ`], [`LINE`], then [`COLUMNS`] (text), then [`INT_ARGS`].
 pub fn arg_names() -> impl Iterator<Item = &'static str> {
-    [SEQ, LINE].into_iter().chain(COLUMNS)
+    [SEQ, LINE].into_iter().chain(COLUMNS).chain(INT_ARGS)
 }
 
-/// A decision code that is not an index into the outcome table: a malformed record.
+/// A record of a known ENI: the fold decides it when its connection needs a decision.
+pub const CODE_RECORD: i32 = 0;
+/// A malformed record.
 pub const CODE_BAD: i32 = -1;
 /// The record is `log-status` other than `OK`.
 pub const CODE_SKIPPED: i32 = -2;
 /// The record names no ENI of the world.
 pub const CODE_UNKNOWN: i32 = -3;
-/// The ENI does not own the local address (the fold decides it again for the message).
-pub const CODE_NO_TARGET: i32 = -4;
 /// A blank line: not a record.
 pub const CODE_BLANK: i32 = -5;
 
-/// The outcome table of a world: every (verdict, reason) a new connection can get, so a
-/// decision travels through the query as one integer.
-#[derive(Debug)]
-pub struct Outcomes {
-    list: Vec<(Verdict, Reason)>,
-    index: HashMap<(Verdict, Reason), i32>,
-}
-
-impl Outcomes {
-    fn new(world: &sgsim::model::World) -> Outcomes {
-        let mut list = vec![
-            (Verdict::Accept, Reason::Default),
-            (Verdict::Drop, Reason::Default),
-        ];
-        for g in &world.security_groups {
-            list.push((
-                Verdict::Accept,
-                Reason::InnerAccess {
-                    group: g.id.clone(),
-                },
-            ));
-            for r in &g.rules {
-                list.push((
-                    r.policy.into(),
-                    Reason::Rule {
-                        group: g.id.clone(),
-                        rule: r.id.clone(),
-                    },
-                ));
-            }
-        }
-        let index = list
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.clone(), i as i32))
-            .collect();
-        Outcomes { list, index }
-    }
-
-    /// The outcome with a code.
-    pub fn get(&self, code: i32) -> Option<&(Verdict, Reason)> {
-        usize::try_from(code).ok().and_then(|i| self.list.get(i))
-    }
-}
-
-/// A world for the query: the decider, its outcome table and the world file's text (JSON),
-/// which is how the world travels to Ballista's executors.
+/// A world for the query: the decider and the world file's text (JSON), which is how the
+/// world travels to Ballista's executors.
 #[derive(Debug)]
 pub struct Replayed {
     /// The compiled world.
     pub decider: Decider,
-    /// Its outcome table.
-    pub outcomes: Outcomes,
     /// The world as a JSON world file.
     pub text: String,
 }
@@ -116,7 +83,6 @@ impl Replayed {
         let text = sgsim::world_file::to_string(world, sgsim::world_file::Format::Json)?;
         Ok(Replayed {
             decider: Decider::new(world)?,
-            outcomes: Outcomes::new(world),
             text,
         })
     }
@@ -130,19 +96,6 @@ impl Replayed {
         )
         .map_err(|e| e.to_string())?;
         Replayed::new(&world)
-    }
-
-    /// The decision code of a record at a known ENI.
-    fn code(&self, eni: usize, r: &Record) -> i32 {
-        match self.decider.fresh(eni, r) {
-            Fresh::Decided(v, reason) => self
-                .outcomes
-                .index
-                .get(&(v, reason))
-                .copied()
-                .unwrap_or(CODE_NO_TARGET),
-            Fresh::NoTarget(_) => CODE_NO_TARGET,
-        }
     }
 }
 
@@ -205,7 +158,7 @@ pub fn parse_udf(
 
 /// The fields of `sg_parse`'s struct: `conn` (the connection's hash, null unless a record
 /// of a known ENI), `start`, `late` (false when SYN-only), `fresh` and `fresh_new` (the
-/// decision codes in the two worlds), `rec` (the packed record, or a malformed record's
+/// row's code, `CODE_…`, in the two worlds), `rec` (the packed record, or a malformed record's
 /// problem as text).
 pub fn row_fields() -> Fields {
     Fields::from(vec![
@@ -224,6 +177,14 @@ fn text_column(a: &ArrayRef) -> Result<StringArray> {
         .downcast_ref::<StringArray>()
         .cloned()
         .ok_or_else(|| DataFusionError::Internal("cast to Utf8".into()))
+}
+
+fn int_column(a: &ArrayRef) -> Result<Int64Array> {
+    let s = cast(a, &DataType::Int64)?;
+    s.as_any()
+        .downcast_ref::<Int64Array>()
+        .cloned()
+        .ok_or_else(|| DataFusionError::Internal("cast to Int64".into()))
 }
 
 fn value(col: &StringArray, i: usize) -> Option<&str> {
@@ -276,8 +237,21 @@ impl ScalarUDFImpl for Parse {
         let texts: Vec<StringArray> = arrays
             .iter()
             .skip(1)
+            .take(1 + COLUMNS.len())
             .map(text_column)
             .collect::<Result<_>>()?;
+        let ints: Vec<Int64Array> = arrays
+            .iter()
+            .skip(2 + COLUMNS.len())
+            .map(int_column)
+            .collect::<Result<_>>()?;
+        // The Int64 argument of each slot, if it has one.
+        let mut int_of = [None; SLOTS];
+        for (k, name) in INT_COLUMNS.iter().enumerate() {
+            if let Some(at) = slot(name).and_then(|s| int_of.get_mut(s)) {
+                *at = ints.get(k);
+            }
+        }
         let line = texts.first().ok_or_else(|| internal("no sg_line"))?;
         let mut out = Out {
             conn: UInt64Builder::with_capacity(n),
@@ -294,8 +268,16 @@ impl ScalarUDFImpl for Parse {
                 Some(Source::Csv(h)) => parse_split(value(line, i).unwrap_or(""), h, false),
                 Some(Source::Aws(h)) => parse_split(value(line, i).unwrap_or(""), h, true),
                 Some(Source::Json) => parse_json(value(line, i).unwrap_or("")),
-                Some(Source::Columns) => Some(parse_columns(
-                    |slot| texts.get(slot + 1).and_then(|c| value(c, i)),
+                Some(Source::Columns) => Some(parse_values(
+                    |slot| match texts.get(slot + 1).and_then(|c| value(c, i)) {
+                        Some(t) => Some(Value::Text(t)),
+                        None => int_of
+                            .get(slot)
+                            .copied()
+                            .flatten()
+                            .filter(|c| i < c.len() && c.is_valid(i))
+                            .map(|c| Value::Int(c.value(i))),
+                    },
                     self.dialect,
                 )),
                 None => return Err(internal("a row of no file")),
@@ -322,10 +304,10 @@ impl ScalarUDFImpl for Parse {
             out.conn.append_value(ConnKey::of(eni, &r).stable_hash());
             out.start.append_value(r.start);
             out.late.append_value(!r.syn_only());
-            out.fresh.append_value(self.world.code(eni, &r));
+            out.fresh.append_value(CODE_RECORD);
             match &self.against {
                 Some(new) => out.fresh_new.append_value(match new.decider.eni(&r.eni) {
-                    Some(e) => new.code(e, &r),
+                    Some(_) => CODE_RECORD,
                     None => CODE_UNKNOWN,
                 }),
                 None => out.fresh_new.append_null(),

@@ -245,3 +245,45 @@ fn hits_count_new_connections_and_unused_rules_are_those_of_replayed_enis() {
     assert_eq!((t.agree, t.disagree), (3, 1));
     assert_eq!(t.disagreements.first().map(|x| x.place.line), Some(5));
 }
+
+#[test]
+fn ride_replays_inside_the_open_connection_as_step_does() {
+    use sgsim::model::Reason;
+    use sgsim::replay::session::{Fresh, Session};
+    let opened = || Fresh::Decided(Verdict::Accept, Reason::Default);
+    let mut o = Session::new();
+    o.step(0, 10, opened);
+    assert_eq!(
+        o.ride(900, 950),
+        Some(&Reason::Default),
+        "the opening reason"
+    );
+    // Records (start, end) after one opening at [100, 200]; `ride` and `step` side by side.
+    let records = [
+        (150, 300),
+        (1210, 1220),
+        (2130, 2140),
+        (3100, 3200),
+        (3200, 3300),
+    ];
+    let (mut by_ride, mut by_step) = (Session::new(), Session::new());
+    assert_eq!(by_ride.ride(100, 200), None, "nothing is open yet");
+    by_ride.step(100, 200, opened);
+    by_step.step(100, 200, opened);
+    for (start, end) in records {
+        let rode = by_ride.ride(start, end).is_some();
+        let step = by_step.step(start, end, || {
+            Fresh::Decided(Verdict::Drop, Reason::Default)
+        });
+        assert_eq!(rode, matches!(step, Step::Session(_)), "{start}");
+        if !rode {
+            by_ride.step(start, end, || {
+                Fresh::Decided(Verdict::Drop, Reason::Default)
+            });
+        }
+        assert_eq!(by_ride.open_until(), by_step.open_until(), "{start}");
+    }
+    // 150..300 extends to 300 (open to 1210): 1210 rides, 2130 = 1220 + 910 rides, 3100 does
+    // not (dropped: nothing open), nor 3200.
+    assert_eq!(by_step.open_until(), None);
+}
