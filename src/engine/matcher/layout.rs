@@ -218,8 +218,8 @@ mod tests {
         let mut m = Matcher::compile(&rules).unwrap();
         // Force the split whatever the cost model chose, then compare with the scan.
         let mut v4: Vec<Entry<u32>> = match &m.v4 {
-            Index::One(c) => c.entries.clone(),
-            Index::ByProto(parts) => parts.iter().flat_map(|c| c.entries.clone()).collect(),
+            Index::One(c) => c.unpacked_entries(),
+            Index::ByProto(parts) => parts.iter().flat_map(|c| c.unpacked_entries()).collect(),
         };
         v4.sort_by_key(|e| (e.order, e.peer, e.peer_len));
         v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));

@@ -3,18 +3,13 @@
 
 use super::bits::{Bits, V6};
 use super::layout::Index;
-use super::table::{filter_has, hash_folded, pd_word, place, Classifier, Group, Query, LANES};
+use super::table::{
+    column_admits, filter_has, hash_folded, pd_word, place, Classifier, Group, Query, LANES,
+};
 use super::Matcher;
 use crate::model::Packet;
 use rayon::prelude::*;
 use std::net::IpAddr;
-
-/// Whether `port` lies in a packed interval.
-#[inline(always)]
-fn in_packed(d: u32, port: u16) -> bool {
-    // Truncations intended: the two halves of the packed word.
-    port.wrapping_sub((d >> 16) as u16) <= d as u16
-}
 
 /// Whether a rule index is marked in a bit set (an empty set marks nothing).
 #[inline(always)]
@@ -124,8 +119,8 @@ impl<A: Bits> Classifier<A> {
     }
 
     /// Scans one bucket. Entries are by order: the first that matches is the bucket's best,
-    /// and once one cannot beat the match, none after it can. The port column skips most
-    /// entries without touching them.
+    /// and once one cannot beat the match, none after it can. The column of protocols and
+    /// destination ports skips most entries without touching them.
     #[inline(always)]
     fn scan<const COUNT: bool>(
         &self,
@@ -148,18 +143,18 @@ impl<A: Bits> Classifier<A> {
         }
         let end = start + usize::from(len);
         let bucket = self.entries.get(start..end).unwrap_or(&[]);
-        let ports = self.dports.get(start..end).unwrap_or(&[]);
-        for (&d, e) in ports.iter().zip(bucket) {
+        let columns = self.columns.get(start..end).unwrap_or(&[]);
+        for (&w, e) in columns.iter().zip(bucket) {
             if COUNT {
                 best.work += 1;
             }
-            if !in_packed(d, q.dport) {
+            if !column_admits(w, q.proto, q.dport) {
                 continue;
             }
             if e.order >= best.order {
                 break;
             }
-            if e.matches(q) && !marked(dead, e.rule) {
+            if e.matches_rest(q) && !marked(dead, e.rule) {
                 best.order = e.order;
                 best.rule = e.rule;
                 break;

@@ -151,6 +151,8 @@ mod lookup;
 mod prepare;
 mod table;
 mod update;
+#[cfg(test)]
+mod stats;
 
 use crate::engine::rule::EngineRule;
 use bits::V6;
