@@ -2,6 +2,7 @@
 //! hashing shared by building and lookup.
 
 use super::bits::Bits;
+use super::pre::Pre;
 
 /// One rule's peer network (of one family) with the rest of its fields, ready to match.
 #[derive(Debug, Clone, Copy)]
@@ -256,6 +257,8 @@ pub(super) struct Classifier<A: Bits> {
     // INVARIANT: `columns[i]` is `entries[i]`'s protocol and destination ports
     // ([`pack_column`]): a compact column scanned before the entries themselves.
     pub(super) columns: Vec<u64>,
+    /// The tables by peer address (empty unless built, see [`Pre`]).
+    pub(super) pre: Pre,
 }
 
 impl<A: Bits> Classifier<A> {
@@ -275,6 +278,7 @@ impl<A: Bits> Classifier<A> {
     ) -> Classifier<A> {
         Classifier {
             tables,
+            pre: Pre::default(),
             entries,
             columns,
         }
@@ -304,5 +308,6 @@ impl<A: Bits> Classifier<A> {
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Stored<A>>()
             + self.columns.capacity() * std::mem::size_of::<u64>()
+            + self.pre.heap_bytes()
     }
 }
