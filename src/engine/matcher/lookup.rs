@@ -4,8 +4,7 @@
 use super::bits::{Bits, V6};
 use super::layout::Index;
 use super::table::{
-    column_admits, filter_has, hash_folded, pd_word, place, Classifier, Group, Query, Table,
-    LANES,
+    column_admits, filter_has, hash_folded, pd_word, place, Classifier, Group, Query, Table, LANES,
 };
 use super::Matcher;
 use crate::model::Packet;

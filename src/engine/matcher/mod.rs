@@ -160,10 +160,10 @@ mod layout;
 mod lookup;
 mod pre;
 mod prepare;
-mod table;
-mod update;
 #[cfg(test)]
 mod stats;
+mod table;
+mod update;
 
 use crate::engine::rule::EngineRule;
 use bits::V6;

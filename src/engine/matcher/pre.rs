@@ -101,7 +101,11 @@ impl Pre {
             out = next;
         }
         // Worth it only when some interval leaves a table out.
-        let all = if c.tables.len() == 32 { u32::MAX } else { (1u32 << c.tables.len()) - 1 };
+        let all = if c.tables.len() == 32 {
+            u32::MAX
+        } else {
+            (1u32 << c.tables.len()) - 1
+        };
         if out.iter().all(|p| p.1 == all) {
             return Pre::default();
         }
