@@ -76,9 +76,10 @@
 //! The layout choice and the protocol split keep a matcher within 44 heap bytes per rule
 //! (shared by the families in proportion to their entries): among the layouts within budget
 //! the cheapest counted work wins; when none fits, the smallest. Per entry: 24 bytes (IPv4)
-//! plus an 8-byte column word of protocol and destination ports; per bucket ~9 bytes of lanes and 1–2 of filter; per table ~80
-//! bytes. Measured by the counting allocator: 37–46 B/rule on the fifteen ClassBench sets
-//! (fw2_1k was 212 with 24-byte full-key slots at ≤ 50 % load), 45.4 at 100k generated rules (fourth round).
+//! plus an 8-byte column word of protocol and destination ports; per bucket ~9 bytes of
+//! lanes and 1–2 of filter; per table ~80 bytes. Measured by the counting allocator: 37–46
+//! B/rule on the fifteen ClassBench sets (fw2_1k was 212 with 24-byte full-key slots at
+//! ≤ 50 % load), 45.4 at 100k generated rules (fourth round).
 //!
 //! # Online updates
 //!
