@@ -3,7 +3,9 @@
 
 use super::bits::Bits;
 use super::layout::Params;
-use super::table::{hash_key, pd_word, place, Classifier, Entry, Group, Slot, Table, LANES};
+use super::table::{
+    hash_key, pd_word, place, split_entries, Classifier, Entry, Group, Slot, Table, LANES,
+};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -143,11 +145,6 @@ fn build_filter(hashes: impl ExactSizeIterator<Item = u64>) -> (Vec<u64>, u32) {
         }
     }
     (filter, fshift)
-}
-
-/// An entry's destination-port interval packed for the pre-scan.
-fn pack_dports<A: Bits>(e: &Entry<A>) -> u32 {
-    (u32::from(e.dport_lo) << 16) | u32::from(e.dport_hi.wrapping_sub(e.dport_lo))
 }
 
 /// A fast hasher for build-time maps (keys are already well-mixed integers).
@@ -411,8 +408,7 @@ impl<A: Bits> Classifier<A> {
                 from.iter()
                     .filter_map(|&i| entries.get(i as usize).copied()),
             );
-            let dports: Vec<u32> = out.iter().map(pack_dports).collect();
-            (out, dports)
+            split_entries(&out)
         };
         // Each table's slots, cuckoo placement and filter.
         let finish = |tb: TableBuild| {
@@ -444,7 +440,7 @@ impl<A: Bits> Classifier<A> {
         };
         // Large classifiers do both, and the tables, on all cores (the same result).
         let mut tables = Vec::with_capacity(builds.len());
-        let (out_entries, dports) = if entries.len() >= PARALLEL_FROM {
+        let (out_entries, columns) = if entries.len() >= PARALLEL_FROM {
             let (g, ()) = rayon::join(gather, || {
                 builds
                     .into_par_iter()
@@ -457,11 +453,7 @@ impl<A: Bits> Classifier<A> {
             gather()
         };
         tables.sort_by_key(|t| t.min_order);
-        Classifier {
-            tables,
-            dports,
-            entries: out_entries,
-        }
+        Classifier::from_split(tables, out_entries, columns)
     }
 }
 
@@ -513,8 +505,8 @@ mod tests {
         assert_eq!(seen, (0..40).collect::<Vec<_>>());
         // A table built this way answers for every key, stashed or not.
         let (filter, fshift) = build_filter(filled.iter().map(|f| f.0));
-        let c = Classifier {
-            tables: vec![Table {
+        let c = Classifier::from_parts(
+            vec![Table {
                 min_order: 0,
                 mask: u64::MAX,
                 pd_mask: 0,
@@ -525,9 +517,8 @@ mod tests {
                 filter: filter.into_boxed_slice(),
                 fshift,
             }],
-            dports: entries.iter().map(pack_dports).collect(),
-            entries,
-        };
+            &entries,
+        );
         for i in 0..40u32 {
             let q = Query {
                 peer: i * 7919,

@@ -37,6 +37,13 @@ const TRY_TWO_UP_TO: usize = 150_000;
 /// fits (then the smallest).
 pub(super) const BYTES_PER_RULE: usize = 44;
 
+/// What the peer-address pre-classification ([`super::pre::Pre`]) may add to a
+/// classifier's budget, in heap bytes per rule (the matcher's target is 48 in all).
+const PRE_BYTES_PER_RULE: usize = 3;
+
+/// Table probes per sample lookup the pre-classification must spare to be kept.
+const PRE_MIN_SAVED: usize = 3;
+
 /// Entry counts below which only the default layout is built.
 const TRY_NONE_BELOW: usize = 64;
 
@@ -101,10 +108,30 @@ impl<A: Bits> Classifier<A> {
                 best = Some((key, c));
             }
         }
-        match best {
+        let mut c = match best {
             Some((_, c)) => c,
             None => Self::build_with(&entries, LAYOUTS[0]),
+        };
+        // The peer-address pre-classification, in what the allowance leaves, kept when it
+        // spares the sample lookups at least `PRE_MIN_SAVED` table probes each: its
+        // binary search costs about what probing two or three tables the filter rules out
+        // does (callgrind, fourth round of issue 11 in `benches/README.md`).
+        let allowance = budget.saturating_add(budget / BYTES_PER_RULE * PRE_BYTES_PER_RULE);
+        let pre = super::pre::Pre::build(&c, allowance.saturating_sub(c.heap_bytes()));
+        if !pre.starts.is_empty() {
+            let probed = |c: &Classifier<A>| -> usize {
+                samples
+                    .iter()
+                    .map(|q| c.probed(q, c.lookup(q).map_or(u32::MAX, |b| b.0)))
+                    .sum()
+            };
+            let without = probed(&c);
+            c.pre = pre;
+            if without < probed(&c) + PRE_MIN_SAVED * samples.len() {
+                c.pre = super::pre::Pre::default();
+            }
         }
+        c
     }
 
     /// The work a lookup does, in rough cycles: 4 per table probed, 1 per entry checked.
@@ -162,8 +189,12 @@ impl<A: Bits> Index<A> {
             .iter()
             .map(|q| parts.get(proto_class(q.proto)).map_or(0, |c| c.work(q)))
             .sum();
+        // Without their pre-classifications, which take their own allowance.
         let bytes_parts = std::mem::size_of::<[Classifier<A>; 3]>()
-            + parts.iter().map(|c| c.heap_bytes()).sum::<usize>();
+            + parts
+                .iter()
+                .map(|c| c.heap_bytes() - c.pre.heap_bytes())
+                .sum::<usize>();
         if cost_parts < cost_one && bytes_parts <= budget {
             Index::ByProto(Box::new(parts))
         } else {
@@ -218,8 +249,8 @@ mod tests {
         let mut m = Matcher::compile(&rules).unwrap();
         // Force the split whatever the cost model chose, then compare with the scan.
         let mut v4: Vec<Entry<u32>> = match &m.v4 {
-            Index::One(c) => c.entries.clone(),
-            Index::ByProto(parts) => parts.iter().flat_map(|c| c.entries.clone()).collect(),
+            Index::One(c) => c.unpacked_entries(),
+            Index::ByProto(parts) => parts.iter().flat_map(|c| c.unpacked_entries()).collect(),
         };
         v4.sort_by_key(|e| (e.order, e.peer, e.peer_len));
         v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));

@@ -3,18 +3,13 @@
 
 use super::bits::{Bits, V6};
 use super::layout::Index;
-use super::table::{filter_has, hash_folded, pd_word, place, Classifier, Group, Query, LANES};
+use super::table::{
+    column_admits, filter_has, hash_folded, pd_word, place, Classifier, Group, Query, Table, LANES,
+};
 use super::Matcher;
 use crate::model::Packet;
 use rayon::prelude::*;
 use std::net::IpAddr;
-
-/// Whether `port` lies in a packed interval.
-#[inline(always)]
-fn in_packed(d: u32, port: u16) -> bool {
-    // Truncations intended: the two halves of the packed word.
-    port.wrapping_sub((d >> 16) as u16) <= d as u16
-}
 
 /// Whether a rule index is marked in a bit set (an empty set marks nothing).
 #[inline(always)]
@@ -71,35 +66,81 @@ impl<A: Bits> Classifier<A> {
         };
         let pd_full = pd_word(q.proto, q.dport);
         let pair = A::pair(q.peer, q.local);
-        for t in &self.tables {
-            if t.min_order >= best.order {
-                break;
-            }
-            if COUNT {
-                best.work += 4;
-            }
-            let pd = pd_full & t.pd_mask;
-            let h = hash_folded(A::masked_fold(pair, t.mask), pd);
-            if !filter_has(&t.filter, t.fshift, h) {
-                continue;
-            }
-            let (g1, g2, tag) = place(h, t.seed, t.ngroups);
-            if let Some(g) = t.groups.get(g1) {
-                self.scan_group::<COUNT>(g, tag, q, dead, &mut best);
-            }
-            if g2 != g1 {
-                if let Some(g) = t.groups.get(g2) {
-                    self.scan_group::<COUNT>(g, tag, q, dead, &mut best);
+        if self.pre.starts.is_empty() {
+            for t in &self.tables {
+                if t.min_order >= best.order {
+                    break;
                 }
+                self.probe::<COUNT>(t, pair, pd_full, q, dead, &mut best);
             }
-            for s in &t.stash {
-                if s.tag == tag {
-                    self.scan::<COUNT>(s.start, s.len, q, dead, &mut best);
+        } else {
+            // Truncation intended: the pre-classification is built for IPv4 only, whose
+            // fold is the address.
+            let mut set = self.pre.tables_for(q.peer.fold() as u32);
+            while set != 0 {
+                let i = set.trailing_zeros() as usize;
+                set &= set - 1;
+                let Some(t) = self.tables.get(i) else { break };
+                if t.min_order >= best.order {
+                    break;
                 }
+                self.probe::<COUNT>(t, pair, pd_full, q, dead, &mut best);
             }
         }
         let found = (best.rule != u32::MAX).then_some((best.order, best.rule));
         (found, best.work)
+    }
+
+    /// Probes one table: mask, hash, filter, then the candidate groups and the stash.
+    #[inline(always)]
+    fn probe<const COUNT: bool>(
+        &self,
+        t: &Table<A>,
+        pair: A::Pair,
+        pd_full: u32,
+        q: &Query<A>,
+        dead: &[u64],
+        best: &mut Best,
+    ) {
+        if COUNT {
+            best.work += 4;
+        }
+        let pd = pd_full & t.pd_mask;
+        let h = hash_folded(A::masked_fold(pair, t.mask), pd);
+        if !filter_has(&t.filter, t.fshift, h) {
+            return;
+        }
+        let (g1, g2, tag) = place(h, t.seed, t.ngroups);
+        if let Some(g) = t.groups.get(g1) {
+            self.scan_group::<COUNT>(g, tag, q, dead, best);
+        }
+        if g2 != g1 {
+            if let Some(g) = t.groups.get(g2) {
+                self.scan_group::<COUNT>(g, tag, q, dead, best);
+            }
+        }
+        for s in &t.stash {
+            if s.tag == tag {
+                self.scan::<COUNT>(s.start, s.len, q, dead, best);
+            }
+        }
+    }
+
+    /// The tables a lookup of `q` may probe: those the pre-classification leaves, whose
+    /// best order is below `best`.
+    pub(super) fn probed(&self, q: &Query<A>, best: u32) -> usize {
+        let set = if self.pre.starts.is_empty() {
+            u32::MAX
+        } else {
+            // Truncation intended: IPv4 only, as in `search`.
+            self.pre.tables_for(q.peer.fold() as u32)
+        };
+        self.tables
+            .iter()
+            .enumerate()
+            .take_while(|(_, t)| t.min_order < best)
+            .filter(|(i, _)| *i >= 32 || set >> i & 1 == 1)
+            .count()
     }
 
     /// Scans the buckets of a group's lanes tagged `tag`: the four tags compared at once
@@ -124,8 +165,8 @@ impl<A: Bits> Classifier<A> {
     }
 
     /// Scans one bucket. Entries are by order: the first that matches is the bucket's best,
-    /// and once one cannot beat the match, none after it can. The port column skips most
-    /// entries without touching them.
+    /// and once one cannot beat the match, none after it can. The column of protocols and
+    /// destination ports skips most entries without touching them.
     #[inline(always)]
     fn scan<const COUNT: bool>(
         &self,
@@ -148,18 +189,18 @@ impl<A: Bits> Classifier<A> {
         }
         let end = start + usize::from(len);
         let bucket = self.entries.get(start..end).unwrap_or(&[]);
-        let ports = self.dports.get(start..end).unwrap_or(&[]);
-        for (&d, e) in ports.iter().zip(bucket) {
+        let columns = self.columns.get(start..end).unwrap_or(&[]);
+        for (&w, e) in columns.iter().zip(bucket) {
             if COUNT {
                 best.work += 1;
             }
-            if !in_packed(d, q.dport) {
+            if !column_admits(w, q.proto, q.dport) {
                 continue;
             }
             if e.order >= best.order {
                 break;
             }
-            if e.matches(q) && !marked(dead, e.rule) {
+            if e.matches_rest(q) && !marked(dead, e.rule) {
                 best.order = e.order;
                 best.rule = e.rule;
                 break;
@@ -234,7 +275,8 @@ impl Matcher {
     }
 
     /// How many hash tables a lookup of this packet (ingress orientation) probes: those
-    /// whose best order is below the best match's. A measure of the early termination.
+    /// the peer-address pre-classification leaves whose best order is below the best
+    /// match's. A measure of the early termination.
     pub fn tables_probed(&self, pkt: &Packet) -> usize {
         let best = |o: Option<(u32, u32)>| o.map_or(u32::MAX, |b| b.0);
         match (pkt.src(), pkt.dst()) {
@@ -247,8 +289,7 @@ impl Matcher {
                     dport: pkt.dst_port,
                 };
                 let c = self.v4.part(q.proto);
-                let b = best(c.lookup(&q));
-                c.tables.iter().filter(|t| t.min_order < b).count()
+                c.probed(&q, best(c.lookup(&q)))
             }
             (IpAddr::V6(p), IpAddr::V6(l)) => {
                 let q = Query {
@@ -259,8 +300,7 @@ impl Matcher {
                     dport: pkt.dst_port,
                 };
                 let c = self.v6.part(q.proto);
-                let b = best(c.lookup(&q));
-                c.tables.iter().filter(|t| t.min_order < b).count()
+                c.probed(&q, best(c.lookup(&q)))
             }
             _ => 0,
         }

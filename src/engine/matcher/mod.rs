@@ -54,11 +54,20 @@
 //! (ICMP, ICMPv6) is of the other family can match nothing and is not lowered; a query whose
 //! addresses differ in family (no valid packet makes one) matches nothing.
 //!
+//! In front of the tables, an IPv4 classifier of at most 32 tables may keep a
+//! **pre-classification by the peer address** (`pre`): the address space cut into
+//! intervals, each with the bit set of the tables holding an entry whose peer network meets
+//! it; a lookup finds its interval by binary search and probes only those tables, in order,
+//! with the same early termination. Kept when it fits 3 bytes per rule beyond the budget
+//! below and spares the sample lookups at least 3 table probes each (fw2_1k: 8.56 → 1.74
+//! tables probed per lookup, −20 % instructions).
+//!
 //! # Modules
 //!
-//! `bits` (the address-width trait), `table` (the compiled layout and its hashing), `prepare`
-//! (the decision order and the rules lowered to entries), `build` (building one layout's
-//! tables), `layout` (choosing the layout and the protocol split
+//! `bits` (the address-width trait), `table` (the compiled layout and its hashing), `pre`
+//! (the peer-address pre-classification), `prepare` (the decision order and the rules
+//! lowered to entries), `build` (building one layout's tables), `layout` (choosing the
+//! layout and the protocol split
 //! within the memory budget), `lookup` (the probes and the public queries), `update`
 //! ([`LiveMatcher`]: online inserts and removals).
 //!
@@ -66,10 +75,11 @@
 //!
 //! The layout choice and the protocol split keep a matcher within 44 heap bytes per rule
 //! (shared by the families in proportion to their entries): among the layouts within budget
-//! the cheapest counted work wins; when none fits, the smallest. Per entry: 28 bytes (IPv4)
-//! plus a 4-byte port word; per bucket ~9 bytes of lanes and 1–2 of filter; per table ~80
-//! bytes. Measured by the counting allocator: 34–44 B/rule on the fifteen ClassBench sets
-//! (fw2_1k was 212 with 24-byte full-key slots at ≤ 50 % load), 47.5 at 100k generated rules.
+//! the cheapest counted work wins; when none fits, the smallest. Per entry: 24 bytes (IPv4)
+//! plus an 8-byte column word of protocol and destination ports; per bucket ~9 bytes of
+//! lanes and 1–2 of filter; per table ~80 bytes. Measured by the counting allocator: 37–46
+//! B/rule on the fifteen ClassBench sets (fw2_1k was 212 with 24-byte full-key slots at
+//! ≤ 50 % load), 45.4 at 100k generated rules (fourth round).
 //!
 //! # Online updates
 //!
@@ -130,8 +140,9 @@
 //! column first). Side by side with TupleMerge, PartitionSort and CutSplit on this machine it
 //! is 0.87–4.2× the best of them (median 1.46×, third round in `benches/README.md`), far
 //! from 3× on every set: CutSplit's decision tree wins on fw2_1k. Getting there would need far
-//! fewer tables visited — a cut tree or per-field pre-classification in front of the tables —
-//! which no round has reached yet. Tried in the third round and dropped: sorting the lowered
+//! fewer tables visited; the fourth round's peer-address pre-classification cuts the tables
+//! probed by half or more (fw2_1k 8.56 → 1.74) but its binary search costs about what the
+//! skipped probes did, so instructions fell by 20 % at most (`benches/README.md`). Tried in the third round and dropped: sorting the lowered
 //! entries by counting (fewer build instructions, no less CPU time), a refitted work model
 //! for the layout choice (mixed estimates), other tuple policies for the generated sets.
 //!
@@ -142,13 +153,16 @@
 //! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
 //! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
 //! | [`LiveMatcher::insert`], [`LiveMatcher::remove`] | O(log n + overlay) (a binary search, a sorted insert); a rebuild every max(32, n/256) changes |
-//! | memory | O(E): a 28-byte (IPv4) or 56-byte (IPv6) entry per peer network, a 4-byte port word, ~9 bytes of lanes and 1–2 filter bytes per bucket; within 44 bytes per rule when a layout fits |
+//! | memory | O(E): a 24-byte (IPv4) or 48-byte (IPv6) entry per peer network, an 8-byte column word, ~9 bytes of lanes and 1–2 filter bytes per bucket; within 44 bytes per rule when a layout fits |
 
 mod bits;
 mod build;
 mod layout;
 mod lookup;
+mod pre;
 mod prepare;
+#[cfg(test)]
+mod stats;
 mod table;
 mod update;
 

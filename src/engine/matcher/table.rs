@@ -2,6 +2,7 @@
 //! hashing shared by building and lookup.
 
 use super::bits::Bits;
+use super::pre::Pre;
 
 /// One rule's peer network (of one family) with the rest of its fields, ready to match.
 #[derive(Debug, Clone, Copy)]
@@ -34,23 +35,104 @@ pub(super) struct Entry<A: Bits> {
 pub(super) const ANY_PROTO: u8 = 1;
 
 impl<A: Bits> Entry<A> {
-    #[inline(always)]
-    pub(super) fn matches(&self, k: &Query<A>) -> bool {
-        (self.flags & ANY_PROTO != 0 || self.proto == k.proto)
-            && self.dport_lo <= k.dport
-            && k.dport <= self.dport_hi
-            && self.sport_lo <= k.sport
-            && k.sport <= self.sport_hi
-            && k.peer.and(A::mask(self.peer_len)) == self.peer
-            && k.local.and(A::mask(self.local_len)) == self.local
-    }
-
     pub(super) fn proto_exact(&self) -> bool {
         self.flags & ANY_PROTO == 0
     }
 
     pub(super) fn dport_exact(&self) -> bool {
         self.dport_lo == self.dport_hi
+    }
+}
+
+/// An entry as a compiled classifier stores it: what the column word ([`pack_column`])
+/// does not already check — the protocol and destination ports live only there, so that
+/// the column word's 8 bytes cost the entry nothing.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stored<A: Bits> {
+    /// The rule's position in the total decision order: smaller wins.
+    pub(super) order: u32,
+    /// The rule's index in the slice given to [`Matcher::compile`](super::Matcher::compile).
+    pub(super) rule: u32,
+    /// Peer network (canonical).
+    pub(super) peer: A,
+    /// Local network (canonical; length 0 when the rule has none).
+    pub(super) local: A,
+    /// Source port interval.
+    pub(super) sport_lo: u16,
+    pub(super) sport_hi: u16,
+    /// Peer prefix length.
+    pub(super) peer_len: u8,
+    /// Local prefix length.
+    pub(super) local_len: u8,
+}
+
+impl<A: Bits> Stored<A> {
+    /// Whether the fields the column word leaves out match (source ports and addresses).
+    #[inline(always)]
+    pub(super) fn matches_rest(&self, k: &Query<A>) -> bool {
+        self.sport_lo <= k.sport
+            && k.sport <= self.sport_hi
+            && k.peer.and(A::mask(self.peer_len)) == self.peer
+            && k.local.and(A::mask(self.local_len)) == self.local
+    }
+}
+
+/// An entry's protocol and destination ports as one column word, checked before the entry
+/// is read: bits 0–15 the port interval's length, 16–31 its start, 32–39 the protocol and
+/// 40–47 a protocol mask (`0xFF`, or 0 when the rule matches every protocol).
+#[inline(always)]
+pub(super) fn pack_column<A: Bits>(e: &Entry<A>) -> u64 {
+    let ports = (u32::from(e.dport_lo) << 16) | u32::from(e.dport_hi.wrapping_sub(e.dport_lo));
+    let pmask: u64 = if e.proto_exact() { 0xFF } else { 0 };
+    u64::from(ports) | u64::from(e.proto) << 32 | pmask << 40
+}
+
+/// Whether a packet's protocol and destination port pass a column word ([`pack_column`]).
+#[inline(always)]
+pub(super) fn column_admits(w: u64, proto: u8, port: u16) -> bool {
+    // Truncations intended: the fields of the packed word.
+    let d = w as u32;
+    port.wrapping_sub((d >> 16) as u16) <= d as u16
+        && ((w >> 32) as u8 ^ proto) & (w >> 40) as u8 == 0
+}
+
+/// Entries split into their stored parts and column words ([`pack_column`]).
+pub(super) fn split_entries<A: Bits>(entries: &[Entry<A>]) -> (Vec<Stored<A>>, Vec<u64>) {
+    let stored = entries
+        .iter()
+        .map(|e| Stored {
+            order: e.order,
+            rule: e.rule,
+            peer: e.peer,
+            local: e.local,
+            sport_lo: e.sport_lo,
+            sport_hi: e.sport_hi,
+            peer_len: e.peer_len,
+            local_len: e.local_len,
+        })
+        .collect();
+    (stored, entries.iter().map(pack_column).collect())
+}
+
+/// The entry a stored entry and its column word came from.
+#[cfg(test)]
+pub(super) fn unpack<A: Bits>(s: &Stored<A>, w: u64) -> Entry<A> {
+    // Truncations intended: the fields of the packed word.
+    let d = w as u32;
+    let lo = (d >> 16) as u16;
+    Entry {
+        order: s.order,
+        rule: s.rule,
+        peer: s.peer,
+        local: s.local,
+        dport_lo: lo,
+        dport_hi: lo.wrapping_add(d as u16),
+        sport_lo: s.sport_lo,
+        sport_hi: s.sport_hi,
+        peer_len: s.peer_len,
+        local_len: s.local_len,
+        proto: (w >> 32) as u8,
+        flags: if (w >> 40) as u8 == 0 { ANY_PROTO } else { 0 },
     }
 }
 
@@ -171,13 +253,47 @@ pub(super) struct Classifier<A: Bits> {
     // INVARIANT: sorted by min_order.
     pub(super) tables: Vec<Table<A>>,
     // INVARIANT: every slot's range lies inside `entries`, sorted by order within a range.
-    pub(super) entries: Vec<Entry<A>>,
-    // INVARIANT: `dports[i]` is `entries[i]`'s destination ports as `start << 16 | (end -
-    // start)`: a compact column scanned before the entries themselves.
-    pub(super) dports: Vec<u32>,
+    pub(super) entries: Vec<Stored<A>>,
+    // INVARIANT: `columns[i]` is `entries[i]`'s protocol and destination ports
+    // ([`pack_column`]): a compact column scanned before the entries themselves.
+    pub(super) columns: Vec<u64>,
+    /// The tables by peer address (empty unless built, see [`Pre`]).
+    pub(super) pre: Pre,
 }
 
 impl<A: Bits> Classifier<A> {
+    /// A classifier of built tables over their entries (in the tables' layout order),
+    /// each split into its stored part and its column word.
+    #[cfg(test)]
+    pub(super) fn from_parts(tables: Vec<Table<A>>, entries: &[Entry<A>]) -> Classifier<A> {
+        let (stored, columns) = split_entries(entries);
+        Classifier::from_split(tables, stored, columns)
+    }
+
+    /// A classifier of built tables over entries already split ([`split_entries`]).
+    pub(super) fn from_split(
+        tables: Vec<Table<A>>,
+        entries: Vec<Stored<A>>,
+        columns: Vec<u64>,
+    ) -> Classifier<A> {
+        Classifier {
+            tables,
+            pre: Pre::default(),
+            entries,
+            columns,
+        }
+    }
+
+    /// Its entries as they were lowered (for tests that rebuild from them).
+    #[cfg(test)]
+    pub(super) fn unpacked_entries(&self) -> Vec<Entry<A>> {
+        self.entries
+            .iter()
+            .zip(&self.columns)
+            .map(|(s, &w)| unpack(s, w))
+            .collect()
+    }
+
     /// Heap bytes of the classifier's arrays.
     pub(super) fn heap_bytes(&self) -> usize {
         self.tables.capacity() * std::mem::size_of::<Table<A>>()
@@ -190,7 +306,8 @@ impl<A: Bits> Classifier<A> {
                         + std::mem::size_of_val::<[u64]>(&t.filter)
                 })
                 .sum::<usize>()
-            + self.entries.capacity() * std::mem::size_of::<Entry<A>>()
-            + self.dports.capacity() * std::mem::size_of::<u32>()
+            + self.entries.capacity() * std::mem::size_of::<Stored<A>>()
+            + self.columns.capacity() * std::mem::size_of::<u64>()
+            + self.pre.heap_bytes()
     }
 }

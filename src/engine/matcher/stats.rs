@@ -1,0 +1,168 @@
+//! Lookup statistics for choosing a pre-classification in front of the tables (tests only):
+//! per ClassBench trace, how many of the tables a lookup probes could be skipped if the
+//! tables were first narrowed by one field's elementary intervals (a table stays when one
+//! of its entries' intervals of that field holds the packet's value), and how many
+//! intervals that field has (its memory). Run with
+//! `SGSIM_CLASSBENCH_DIR=… cargo test --lib matcher::stats -- --ignored --nocapture`.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use super::bits::Bits;
+use super::layout::Index;
+use super::table::{Classifier, Entry, Query};
+use super::Matcher;
+
+/// The fields a pre-classification could cut on.
+const FIELDS: [&str; 5] = ["dport", "proto+dport", "peer", "local", "sport"];
+
+/// An entry's interval of field `f` (proto+dport: the protocol above the port; an
+/// any-protocol entry covers every protocol, here as the whole span).
+fn interval(e: &Entry<u32>, f: usize) -> (u64, u64) {
+    let span = |net: u32, len: u8| {
+        let lo = u64::from(net);
+        (lo, lo | u64::from(!u32::mask(len)))
+    };
+    match f {
+        0 => (u64::from(e.dport_lo), u64::from(e.dport_hi)),
+        1 => {
+            if e.proto_exact() && e.dport_lo == 0 && e.dport_hi == u16::MAX {
+                let p = u64::from(e.proto) << 16;
+                (p, p | 0xFFFF)
+            } else if e.proto_exact() {
+                let p = u64::from(e.proto) << 16;
+                (p | u64::from(e.dport_lo), p | u64::from(e.dport_hi))
+            } else {
+                (0, 0xFF_FFFF)
+            }
+        }
+        2 => span(e.peer, e.peer_len),
+        3 => span(e.local, e.local_len),
+        _ => (u64::from(e.sport_lo), u64::from(e.sport_hi)),
+    }
+}
+
+fn value(q: &Query<u32>, f: usize) -> u64 {
+    match f {
+        0 => u64::from(q.dport),
+        1 => u64::from(q.proto) << 16 | u64::from(q.dport),
+        2 => u64::from(q.peer),
+        3 => u64::from(q.local),
+        _ => u64::from(q.sport),
+    }
+}
+
+/// Per table, per field: its entries' intervals merged and sorted.
+fn table_intervals(c: &Classifier<u32>) -> Vec<[Vec<(u64, u64)>; 5]> {
+    let entries = c.unpacked_entries();
+    c.tables
+        .iter()
+        .map(|t| {
+            let mut ranges: Vec<(u32, u16)> = t
+                .groups
+                .iter()
+                .flat_map(|g| (0..4).map(move |l| (g.starts[l], g.lens[l])))
+                .chain(t.stash.iter().map(|s| (s.start, s.len)))
+                .filter(|r| r.1 != 0)
+                .collect();
+            ranges.sort();
+            std::array::from_fn(|f| {
+                let mut iv: Vec<(u64, u64)> = ranges
+                    .iter()
+                    .flat_map(|&(s, l)| &entries[s as usize..s as usize + usize::from(l)])
+                    .map(|e| interval(e, f))
+                    .collect();
+                iv.sort();
+                let mut merged: Vec<(u64, u64)> = Vec::new();
+                for (lo, hi) in iv {
+                    match merged.last_mut() {
+                        Some(m) if lo <= m.1.saturating_add(1) => m.1 = m.1.max(hi),
+                        _ => merged.push((lo, hi)),
+                    }
+                }
+                merged
+            })
+        })
+        .collect()
+}
+
+fn holds(iv: &[(u64, u64)], v: u64) -> bool {
+    let i = iv.partition_point(|r| r.0 <= v);
+    i > 0 && iv[i - 1].1 >= v
+}
+
+/// Elementary intervals of a field over all tables (distinct boundaries).
+fn elementary(tiv: &[[Vec<(u64, u64)>; 5]], f: usize) -> usize {
+    let mut b: Vec<u64> = tiv
+        .iter()
+        .flat_map(|t| t[f].iter().flat_map(|&(lo, hi)| [lo, hi.saturating_add(1)]))
+        .collect();
+    b.sort();
+    b.dedup();
+    b.len()
+}
+
+#[test]
+#[ignore = "statistics over the ClassBench traces; needs SGSIM_CLASSBENCH_DIR"]
+fn prefilter_statistics() {
+    let Ok(dir) = std::env::var("SGSIM_CLASSBENCH_DIR") else {
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    let sets = [
+        "acl1_1k", "acl2_1k", "acl3_1k", "acl4_1k", "acl5_1k", "fw1_1k", "fw2_1k", "fw3_1k",
+        "fw4_1k", "fw5_1k", "ipc1_1k", "ipc2_1k", "acl2_10k", "fw1_10k", "ipc1_10k",
+    ];
+    println!("set probed | left after {FIELDS:?} | left after dport&peer, proto+dport&peer, peer&local | elementary intervals");
+    for s in sets {
+        let rules = crate::classbench::load_filters(&dir.join(s)).unwrap();
+        let trace = crate::classbench::load_trace(&dir.join(format!("{s}_trace"))).unwrap();
+        let m = Matcher::compile(&rules).unwrap();
+        let parts: Vec<&Classifier<u32>> = match &m.v4 {
+            Index::One(c) => vec![c],
+            Index::ByProto(p) => p.iter().collect(),
+        };
+        let tivs: Vec<_> = parts.iter().map(|c| table_intervals(c)).collect();
+        let (mut probed, mut left, mut pairs) = (0usize, [0usize; 5], [0usize; 3]);
+        for t in &trace {
+            let p = t.packet;
+            let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) = (p.src(), p.dst()) else {
+                continue;
+            };
+            let q = Query {
+                peer: u32::from(src),
+                local: u32::from(dst),
+                proto: p.protocol,
+                sport: p.src_port,
+                dport: p.dst_port,
+            };
+            let c = m.v4.part(q.proto);
+            let k = parts.iter().position(|x| std::ptr::eq(*x, c)).unwrap();
+            let best = c.lookup(&q).map_or(u32::MAX, |b| b.0);
+            for (ti, tb) in c.tables.iter().enumerate() {
+                if tb.min_order >= best {
+                    break;
+                }
+                probed += 1;
+                let h: [bool; 5] = std::array::from_fn(|f| holds(&tivs[k][ti][f], value(&q, f)));
+                for f in 0..5 {
+                    left[f] += usize::from(h[f]);
+                }
+                pairs[0] += usize::from(h[0] && h[2]);
+                pairs[1] += usize::from(h[1] && h[2]);
+                pairs[2] += usize::from(h[2] && h[3]);
+            }
+        }
+        let n = trace.len() as f64;
+        let per = |x: usize| format!("{:.2}", x as f64 / n);
+        let el: Vec<usize> = (0..5)
+            .map(|f| tivs.iter().map(|t| elementary(t, f)).sum())
+            .collect();
+        println!(
+            "{s} {} | {} | {} | {el:?} (tables {})",
+            per(probed),
+            left.map(per).join(" "),
+            pairs.map(per).join(" "),
+            m.v4.tables()
+        );
+    }
+}
