@@ -27,6 +27,17 @@ fn sgsim(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// Whether this process ignores SIGINT: a shell without job control starts background
+/// commands so, and children inherit it, so a `kill -INT` of the child would do nothing.
+fn sigint_ignored() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (2 - 1)) != 0)
+}
+
 /// Waits for a child at most `limit`; kills it if it is still running (a hang fails).
 fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, String) {
     let start = Instant::now();
@@ -178,21 +189,31 @@ fn start_calls_run(
     std::fs::write(dir.join("w.toml"), WORLD).unwrap();
     let calls: String = (1..=n).map(|p| authorize(p) + "\n").collect();
     std::fs::write(dir.join("calls.txt"), calls).unwrap();
-    let mut child = sgsim(
-        dir,
-        &[
-            "call",
-            "--world",
-            "w.toml",
-            "--json",
-            "--calls",
-            "calls.txt",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(stderr)
-    .spawn()
-    .unwrap();
+    let args = [
+        "call",
+        "--world",
+        "w.toml",
+        "--json",
+        "--calls",
+        "calls.txt",
+    ];
+    let mut command = if sigint_ignored() {
+        // Give the run SIGINT's default action back (GNU env), as a terminal would have it.
+        let mut c = Command::new("env");
+        c.arg("--default-signal=INT")
+            .arg(env!("CARGO_BIN_EXE_sgsim"))
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null());
+        c
+    } else {
+        sgsim(dir, &args)
+    };
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     (child, std::io::BufReader::new(stdout).lines())
 }
@@ -201,7 +222,7 @@ fn start_calls_run(
 /// with `signal` after `after` of them, and checks every reported call is in the file.
 fn interrupted_run_keeps_what_it_reported(name: &str, signal: &str, n: u32, after: usize) {
     let dir = temp_dir(name);
-    let (mut child, mut lines) = start_calls_run(&dir, n, Stdio::null());
+    let (child, mut lines) = start_calls_run(&dir, n, Stdio::null());
     let mut reported = 0usize;
     while reported < after {
         match lines.next() {
@@ -217,13 +238,21 @@ fn interrupted_run_keeps_what_it_reported(name: &str, signal: &str, n: u32, afte
         .status()
         .unwrap();
     assert!(ok.success());
-    // Whatever was already in the pipe was reported too.
-    for l in lines.map_while(Result::ok) {
-        if l.contains("RequestId") {
-            reported += 1;
-        }
-    }
-    let _ = child.wait();
+    // Whatever was already in the pipe was reported too; read aside so that a run that
+    // goes on is caught by the time bound instead of holding the test up.
+    let rest = std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .filter(|l| l.contains("RequestId"))
+            .count()
+    });
+    let (code, err) = wait_at_most(child, Duration::from_secs(120));
+    assert!(
+        err != "still running: killed",
+        "{signal}: the run did not stop"
+    );
+    let _ = code;
+    reported += rest.join().unwrap();
     assert!(
         reported >= after.min(n as usize),
         "only {reported} reported"
