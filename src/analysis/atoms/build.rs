@@ -39,15 +39,7 @@ pub fn atom_policy<'i, 'w>(
     let mut sweeps = Vec::new();
     for class in &prep.classes {
         for (fi, family) in [Family::V4, Family::V6].into_iter().enumerate() {
-            let space = Region::from_disjoint(
-                class
-                    .space
-                    .boxes()
-                    .iter()
-                    .filter(|b| b.family == family)
-                    .copied()
-                    .collect(),
-            );
+            let space = class.space.of_family(family);
             if space.is_empty() {
                 continue;
             }

@@ -172,6 +172,18 @@ impl Region {
         self.contains(f, proto, fields)
     }
 
+    /// The part of the region in one address family.
+    pub fn of_family(&self, family: Family) -> Region {
+        Region {
+            boxes: self
+                .boxes
+                .iter()
+                .filter(|b| b.family == family)
+                .copied()
+                .collect(),
+        }
+    }
+
     /// The peer addresses of the region's packets, per family.
     pub fn peers(&self, family: Family) -> IntervalSet {
         IntervalSet::from_ranges(
