@@ -12,24 +12,14 @@ use datafusion::parquet::arrow::ArrowWriter;
 use sgsim::model::{Direction, Verdict};
 use sgsim::replay::gen::{generate, write_csv, GenOptions, GenRecord};
 use sgsim::replay::record::COLUMNS;
+use sgsim_replay::typed::INT_COLUMNS;
 use std::io::Write;
 use std::sync::Arc;
-
-const NUMBERS: [&str; 8] = [
-    "srcport",
-    "dstport",
-    "protocol",
-    "start",
-    "end",
-    "packets",
-    "bytes",
-    "tcp-flags",
-];
 
 fn batch(schema: &Arc<Schema>, recs: &[GenRecord]) -> RecordBatch {
     let mut cols: Vec<ArrayRef> = Vec::new();
     for name in COLUMNS {
-        if NUMBERS.contains(&name) {
+        if INT_COLUMNS.contains(&name) {
             let mut b = Int64Builder::with_capacity(recs.len());
             for g in recs {
                 let r = &g.record;
@@ -95,7 +85,7 @@ fn main() {
         COLUMNS
             .iter()
             .map(|n| {
-                let t = if NUMBERS.contains(n) {
+                let t = if INT_COLUMNS.contains(n) {
                     DataType::Int64
                 } else {
                     DataType::Utf8
