@@ -2,7 +2,7 @@
 //! AWS VPC flow logs v2 (SPEC §10). Each yields records one at a time with their line
 //! number; errors name the file, the line and the field.
 
-use super::record::{parse_fields, Dialect, FieldError, Item};
+use super::record::{parse_fields, Dialect, FieldError, Item, COLUMNS};
 use std::collections::HashMap;
 use std::fmt;
 use std::io::BufRead;
@@ -228,27 +228,15 @@ impl<R: BufRead> Reader<R> {
         let serde_json::Value::Object(map) = v else {
             return Err(self.whole(line, "not a JSON object"));
         };
-        // Values may be strings or numbers: numbers are read through their text.
         let mut texts: HashMap<&str, String> = HashMap::with_capacity(map.len());
         for (k, v) in &map {
-            let t = match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Null => continue,
-                _ => {
-                    if is_field(k) {
-                        return Err(self.error(
-                            line,
-                            FieldError {
-                                field: k.clone(),
-                                message: "not a string or number".into(),
-                            },
-                        ));
-                    }
-                    continue;
+            match json_text(k, v) {
+                Ok(Some(t)) => {
+                    texts.insert(k.as_str(), t);
                 }
-            };
-            texts.insert(k.as_str(), t);
+                Ok(None) => {}
+                Err(e) => return Err(self.error(line, e)),
+            }
         }
         let get = |name: &str| texts.get(name).map(|s| s.as_str());
         parse_fields(get, Dialect::Alibaba)
@@ -257,24 +245,20 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
-fn is_field(k: &str) -> bool {
-    matches!(
-        k,
-        "eni-id"
-            | "srcaddr"
-            | "srcport"
-            | "dstaddr"
-            | "dstport"
-            | "protocol"
-            | "direction"
-            | "start"
-            | "end"
-            | "packets"
-            | "bytes"
-            | "action"
-            | "log-status"
-            | "tcp-flags"
-    )
+/// The text of an SLS JSON value for the field `k`: a string as it is, a number through its
+/// text, `None` for null or (outside the record's columns) any other value; an array,
+/// object or boolean in a column is an error.
+pub fn json_text(k: &str, v: &serde_json::Value) -> Result<Option<String>, FieldError> {
+    match v {
+        serde_json::Value::String(s) => Ok(Some(s.clone())),
+        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+        serde_json::Value::Null => Ok(None),
+        _ if COLUMNS.contains(&k) => Err(FieldError {
+            field: k.to_string(),
+            message: "not a string or number".into(),
+        }),
+        _ => Ok(None),
+    }
 }
 
 impl<R: BufRead> Iterator for Reader<R> {

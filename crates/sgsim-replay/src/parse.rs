@@ -4,7 +4,7 @@
 //! `parse_fields`, so the engine and the core read a record the same way; messages are the
 //! core's too (`field `x`: …` or a whole-line problem).
 
-use sgsim::replay::read::split_csv;
+use sgsim::replay::read::{json_text, split_csv};
 use sgsim::replay::record::{parse_fields, Dialect, FieldError, Item, COLUMNS};
 
 /// AWS's name of the first column (`eni-id`).
@@ -171,10 +171,6 @@ pub fn parse_split(line: &str, header: &Header, aws: bool) -> Option<Result<Item
     })
 }
 
-fn is_field(k: &str) -> bool {
-    slot(k).is_some_and(|s| s < COLUMNS.len())
-}
-
 /// Parses an SLS JSON line: `None` for a blank line, the record, or the problem.
 pub fn parse_json(line: &str) -> Option<Result<Item, String>> {
     if line.trim().is_empty() {
@@ -197,16 +193,10 @@ pub fn parse_json(line: &str) -> Option<Result<Item, String>> {
     // Values may be strings or numbers: numbers are read through their text.
     let mut texts: [Option<String>; SLOTS] = Default::default();
     for (k, v) in &map {
-        let t = match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Null => continue,
-            _ => {
-                if is_field(k) {
-                    return Some(Err(format!("field `{k}`: not a string or number")));
-                }
-                continue;
-            }
+        let t = match json_text(k, v) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(e) => return Some(Err(field_message(e))),
         };
         if let Some(slot) = slot(k).and_then(|s| texts.get_mut(s)) {
             *slot = Some(t);
