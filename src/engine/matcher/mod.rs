@@ -30,8 +30,9 @@
 //! and keeps the one whose lookups do the least counted work (4 per table probed, 1 per
 //! entry checked) on up to 512 packets at corners of its own entries, the way ClassBench's
 //! trace generator makes packets. Deterministic; sets under 64 entries use the default, sets
-//! over 20,000 entries try only the first two, over 150,000 only the default (each layout is
-//! a full build; on the generated sets IPv4 chose the default there anyway). In the same way, for rule sets up to 20,000
+//! over 20,000 entries try the first two and step 16 / cap 32 (on the generated 100k set it
+//! halves the tables a lookup probes), over 150,000 only the default (each layout is a full
+//! build; at 1M generated rules the default was the fastest). In the same way, for rule sets up to 20,000
 //! entries, each family's index may be **split by the packet's protocol class** (TCP, UDP,
 //! other): three classifiers, each with the entries of its protocol plus the any-protocol
 //! ones, kept when their counted work is lower and the copies add at most half the entries.
