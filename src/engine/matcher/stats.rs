@@ -166,3 +166,103 @@ fn prefilter_statistics() {
         );
     }
 }
+
+/// Per table of a generated set's IPv4 classifier (`SGSIM_GEN_RULES`, default 100,000 rules,
+/// 10,000 aimed packets): its tuple, buckets, entries and best order, and per aimed lookup
+/// how often it is probed, passes the filter, and how many of its columns are scanned. Run
+/// with `cargo test --release --lib matcher::stats::generated -- --ignored --nocapture`.
+#[test]
+#[ignore = "statistics of a generated set"]
+fn generated_set_tables() {
+    let n: usize = std::env::var("SGSIM_GEN_RULES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let rules = crate::generate::generate(n, 1);
+    let packets = crate::generate::packets(&rules, 10_000, 2);
+    let m = Matcher::compile(&rules).unwrap();
+    let Index::One(c) = &m.v4 else {
+        println!("split by protocol: not reported");
+        return;
+    };
+    let k = c.tables.len();
+    let (mut probed, mut passed, mut scanned, mut queries) =
+        (vec![0; k], vec![0; k], vec![0; k], 0);
+    for p in &packets {
+        let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) = (p.src(), p.dst()) else {
+            continue;
+        };
+        queries += 1;
+        let q = Query {
+            peer: u32::from(src),
+            local: u32::from(dst),
+            proto: p.protocol,
+            sport: p.src_port,
+            dport: p.dst_port,
+        };
+        let best = c.lookup(&q).map_or(u32::MAX, |b| b.0);
+        for (ti, t) in c.tables.iter().enumerate() {
+            if t.min_order >= best {
+                break;
+            }
+            probed[ti] += 1;
+            let pd = super::table::pd_word(q.proto, q.dport) & t.pd_mask;
+            let h =
+                super::table::hash_folded(u32::masked_fold(u32::pair(q.peer, q.local), t.mask), pd);
+            if !super::table::filter_has(&t.filter, t.fshift, h) {
+                continue;
+            }
+            passed[ti] += 1;
+            let (g1, g2, tag) = super::table::place(h, t.seed, t.ngroups);
+            let groups = if g1 == g2 { vec![g1] } else { vec![g1, g2] };
+            for g in groups {
+                let g = &t.groups[g];
+                for l in 0..4 {
+                    if g.tags[l] != tag || g.lens[l] == 0 {
+                        continue;
+                    }
+                    let s = g.starts[l] as usize;
+                    let range = s..s + usize::from(g.lens[l]);
+                    let (entries, columns) = (&c.entries[range.clone()], &c.columns[range]);
+                    if entries[0].order >= best {
+                        continue;
+                    }
+                    // As `scan`: until an admitted entry that matches or cannot improve.
+                    for (&w, e) in columns.iter().zip(entries) {
+                        scanned[ti] += 1;
+                        if super::table::column_admits(w, q.proto, q.dport)
+                            && (e.order >= best || e.matches_rest(&q))
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let per = |x: usize| x as f64 / f64::from(queries.max(1));
+    println!("{n} rules: {k} IPv4 tables, {queries} IPv4 packets");
+    for (ti, t) in c.tables.iter().enumerate().filter(|(i, _)| probed[*i] > 0) {
+        let buckets: usize = t
+            .groups
+            .iter()
+            .map(|g| g.lens.iter().filter(|&&l| l > 0).count())
+            .sum();
+        let entries: usize = t
+            .groups
+            .iter()
+            .map(|g| g.lens.iter().map(|&l| usize::from(l)).sum::<usize>())
+            .sum();
+        println!(
+            "table {ti:3}: best order {:7}, mask {:016x}, pd {:06x}, {buckets:6} buckets, {entries:7} entries; probed {:.3}, passed {:.3}, columns {:.3}",
+            t.min_order, t.mask, t.pd_mask, per(probed[ti]), per(passed[ti]), per(scanned[ti])
+        );
+    }
+    let sum = |v: &[usize]| per(v.iter().sum());
+    println!(
+        "per lookup: probed {:.2}, passed {:.2}, columns {:.2}",
+        sum(&probed),
+        sum(&passed),
+        sum(&scanned)
+    );
+}
