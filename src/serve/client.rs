@@ -65,10 +65,16 @@ impl Client {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        // Clients connected at the same clock reading (threads started together, a coarse
+        // clock) must not share a seed, or their nonces repeat and the server refuses them
+        // as replays: a process-wide count of clients goes into it too.
+        static CLIENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
-            ^ u64::from(std::process::id());
+            ^ u64::from(std::process::id())
+            ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         Ok(Client {
             addr,
             reader: BufReader::new(stream),

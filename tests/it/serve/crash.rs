@@ -23,7 +23,9 @@ fn kill_9_under_load_loses_no_acknowledged_rule() {
         .unwrap();
     let group = r.json()["SecurityGroupId"].as_str().unwrap().to_string();
     let acked: Arc<Mutex<Vec<(u32, u32)>>> = Arc::default();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Generous bounds: the kill comes at 1,500 acknowledged writes, which a loaded debug
+    // build may take long to reach; the threads stop at the deadline whatever happens.
+    let deadline = Instant::now() + Duration::from_secs(75);
     let threads: Vec<_> = (0..8u32)
         .map(|t| {
             let (addr, group, acked) = (s.addr, group.clone(), Arc::clone(&acked));
@@ -67,7 +69,7 @@ fn kill_9_under_load_loses_no_acknowledged_rule() {
     // Let the load run past a background checkpoint (at 1,000 calls: a marker in the
     // journal, then the file), then kill the server without warning.
     let start = Instant::now();
-    while acked.lock().unwrap().len() < 1500 && start.elapsed() < Duration::from_secs(15) {
+    while acked.lock().unwrap().len() < 1500 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(20));
     }
     s.child.kill().unwrap(); // SIGKILL
