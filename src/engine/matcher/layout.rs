@@ -54,9 +54,6 @@ pub(super) const BYTES_PER_RULE: usize = 44;
 /// classifier's budget, in heap bytes per rule (the matcher's target is 48 in all).
 const PRE_BYTES_PER_RULE: usize = 3;
 
-/// Table probes per sample lookup the pre-classification must spare to be kept.
-const PRE_MIN_SAVED: usize = 3;
-
 /// Entry counts below which only the default layout is built.
 const TRY_NONE_BELOW: usize = 64;
 
@@ -125,25 +122,11 @@ impl<A: Bits> Classifier<A> {
             Some((_, c)) => c,
             None => Self::build_with(&entries, LAYOUTS[0]),
         };
-        // The peer-address pre-classification, in what the allowance leaves, kept when it
-        // spares the sample lookups at least `PRE_MIN_SAVED` table probes each: its
-        // binary search costs about what probing two or three tables the filter rules out
-        // does (callgrind, fourth round of issue 11 in `benches/README.md`).
+        // The address pre-classification, in what the allowance leaves: the peer cuts,
+        // the local cuts, both or none, whichever the sample lookups estimate cheapest.
         let allowance = budget.saturating_add(budget / BYTES_PER_RULE * PRE_BYTES_PER_RULE);
-        let pre = super::pre::Pre::build(&c, allowance.saturating_sub(c.heap_bytes()));
-        if !pre.starts.is_empty() {
-            let probed = |c: &Classifier<A>| -> usize {
-                samples
-                    .iter()
-                    .map(|q| c.probed(q, c.lookup(q).map_or(u32::MAX, |b| b.0)))
-                    .sum()
-            };
-            let without = probed(&c);
-            c.pre = pre;
-            if without < probed(&c) + PRE_MIN_SAVED * samples.len() {
-                c.pre = super::pre::Pre::default();
-            }
-        }
+        let room = allowance.saturating_sub(c.heap_bytes());
+        super::pre::Pre::choose(&mut c, room, &samples);
         c
     }
 

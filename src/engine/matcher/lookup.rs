@@ -66,7 +66,7 @@ impl<A: Bits> Classifier<A> {
         };
         let pd_full = pd_word(q.proto, q.dport);
         let pair = A::pair(q.peer, q.local);
-        if self.pre.starts.is_empty() {
+        if !self.pre.is_built() {
             for t in &self.tables {
                 if t.min_order >= best.order {
                     break;
@@ -76,7 +76,9 @@ impl<A: Bits> Classifier<A> {
         } else {
             // Truncation intended: the pre-classification is built for IPv4 only, whose
             // fold is the address.
-            let mut set = self.pre.tables_for(q.peer.fold() as u32);
+            let mut set = self
+                .pre
+                .tables_for(q.peer.fold() as u32, q.local.fold() as u32);
             while set != 0 {
                 let i = set.trailing_zeros() as usize;
                 set &= set - 1;
@@ -129,11 +131,12 @@ impl<A: Bits> Classifier<A> {
     /// The tables a lookup of `q` may probe: those the pre-classification leaves, whose
     /// best order is below `best`.
     pub(super) fn probed(&self, q: &Query<A>, best: u32) -> usize {
-        let set = if self.pre.starts.is_empty() {
-            u32::MAX
-        } else {
+        let set = if self.pre.is_built() {
             // Truncation intended: IPv4 only, as in `search`.
-            self.pre.tables_for(q.peer.fold() as u32)
+            self.pre
+                .tables_for(q.peer.fold() as u32, q.local.fold() as u32)
+        } else {
+            u32::MAX
         };
         self.tables
             .iter()
