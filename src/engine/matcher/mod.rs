@@ -56,12 +56,16 @@
 //! addresses differ in family (no valid packet makes one) matches nothing.
 //!
 //! In front of the tables, an IPv4 classifier of at most 32 tables may keep a
-//! **pre-classification by the peer address** (`pre`): the address space cut into
-//! intervals, each with the bit set of the tables holding an entry whose peer network meets
-//! it; a lookup finds its interval by binary search and probes only those tables, in order,
-//! with the same early termination. Kept when it fits 3 bytes per rule beyond the budget
-//! below and spares the sample lookups at least 3 table probes each (fw2_1k: 8.56 → 1.74
-//! tables probed per lookup, −20 % instructions).
+//! **pre-classification by address** (`pre`): per address (peer, local), the address space
+//! cut into intervals, each with the bit set of the tables holding an entry whose network
+//! of that address meets it; a lookup finds its two intervals (a jump table of the top
+//! address bits, then a few branch-free halving steps), intersects the sets and probes
+//! only those tables, in order, with the same early termination. Each address's cuts are
+//! kept per classifier when the sample lookups' counted work falls by more than 12 per
+//! address searched (about three filtered probes: the search's latency is what the probes
+//! wait for), within 3 bytes per rule beyond the budget below. fw2_1k: 8.56 → 1.74 tables
+//! probed per lookup (peer), ipc1_10k 12.0 → 1.43 (both addresses: −21 % instructions and
+//! −29 % wall time against the peer cuts alone); figures and what was tried in `pre`.
 //!
 //! # Modules
 //!
@@ -79,8 +83,9 @@
 //! the cheapest counted work wins; when none fits, the smallest. Per entry: 24 bytes (IPv4)
 //! plus an 8-byte column word of protocol and destination ports; per bucket ~9 bytes of
 //! lanes and 1–2 of filter; per table ~80 bytes. Measured by the counting allocator: 37–46
-//! B/rule on the fifteen ClassBench sets (fw2_1k was 212 with 24-byte full-key slots at
-//! ≤ 50 % load), 45.4 at 100k generated rules (fourth round).
+//! B/rule (38–47 with the fifth round's address cuts) on the fifteen ClassBench sets
+//! (fw2_1k was 212 with 24-byte full-key slots at ≤ 50 % load), 45.4 at 100k generated
+//! rules (fourth round).
 //!
 //! # Online updates
 //!
@@ -143,7 +148,9 @@
 //! from 3× on every set: CutSplit's decision tree wins on fw2_1k. Getting there would need far
 //! fewer tables visited; the fourth round's peer-address pre-classification cuts the tables
 //! probed by half or more (fw2_1k 8.56 → 1.74) but its binary search costs about what the
-//! skipped probes did, so instructions fell by 20 % at most (`benches/README.md`). Tried in the third round and dropped: sorting the lowered
+//! skipped probes did, so instructions fell by 20 % at most (`benches/README.md`); the fifth
+//! round's cheaper search and local-address cuts take 6–29 % more off the wall time on 9
+//! of the 15 sets, within noise on 5, acl3_1k 26 % slower (see `pre`). Tried in the third round and dropped: sorting the lowered
 //! entries by counting (fewer build instructions, no less CPU time), a refitted work model
 //! for the layout choice (mixed estimates), other tuple policies for the generated sets.
 //!

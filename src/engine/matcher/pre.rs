@@ -5,7 +5,46 @@
 //! networks hold the packet's addresses. Intervals whose sets are equal are merged; when
 //! there are too many for the memory allowance, neighbours are merged by uniting their sets
 //! (fewer tables skipped, still exact).
-
+//!
+//! **Search.** A jump table of the address's top 4–12 bits gives the block's first
+//! interval; then a fixed number of halving steps per classifier (the largest number of
+//! intervals one block meets, rounded up to a power of two, the starts padded so no step
+//! reads past the end), each a conditional move (`select_unpredictable`: without it LLVM
+//! turned the select into a data-dependent branch). The jump-table size is chosen per
+//! address by an estimate (35 per table probe left, 8 per step, 8 per search).
+//!
+//! **Choice.** Per classifier, of no cuts, the peer cuts, the local cuts, or both (the room
+//! shared ¼–¾), the one whose sample lookups do the least counted work (4 per table probed,
+//! 1 per entry checked) plus 12 per address searched — about three probes the Bloom filter
+//! rules out. That weight is set by wall-clock time, not instructions: the search is a
+//! chain of dependent loads the probes wait for, while the probes it spares are mostly
+//! filter tests whose independent hashes overlap; so cuts pay only where they spare many
+//! probes.
+//!
+//! **Measured** (fifth round of issue 11; callgrind instructions per lookup and tables
+//! probed per lookup, main (peer cuts, `partition_point`, kept when they spared 3 probes)
+//! → this): fw2_1k 449 → 404 (1.74 tables either way: the cheaper search), fw4_1k 740 →
+//! 668 (3.72 → 2.82), acl2_1k 862 → 792, acl4_1k 547 → 521, acl2_10k 913 → 823, fw1_10k
+//! 460 → 431, ipc1_10k 760 → 601 (5.37 → 1.43, both addresses), ipc2_1k 530 → 516; acl3_1k
+//! 508 → 588 (4.59 → 1.86: the local cuts, kept by the counted work); the others within
+//! 1 %. Wall clock (median of 7 interleaved rounds pinned to one core, ratio to main):
+//! ipc1_10k 0.71, fw2_1k 0.76, acl2_10k 0.84, fw1_10k 0.87, fw4_1k 0.91, ipc2_1k and
+//! acl2_1k 0.92–0.93, fw1_1k and fw3_1k 0.94, acl3_1k 1.26 (the one loss, seen in every
+//! run), the others 0.98–1.05 (noise on this shared machine is ±10 %: fw5_1k, whose
+//! classifier is the same, measured 1.12 and then 0.98). Heap 38.4–46.8 B/rule (was
+//! 36.7–46.2).
+//!
+//! **Tried and dropped:** a plain halving loop without a jump table, whose select LLVM
+//! turned into a data-dependent branch — two such searches cost more than the probes they
+//! spare (acl4_1k 547 → 731 instructions at 3.08 → 1.30 tables; std's `partition_point`
+//! is already branch-free, but takes log2 of all the intervals in steps); choosing by table
+//! probes at 35–40 instructions each (keeps cuts on fw5_1k, fw3_1k, acl5_1k, 12–30 %
+//! slower in wall time although 1.5–2.9 fewer tables are probed: fw5_1k 492 → 502
+//! instructions at 4.46 → 1.89 tables); a search weight of a base plus one per step plus
+//! two for the second address (keeps both nearly everywhere, slow on the same sets); a
+//! weight of 8 or 16 per address (no better overall in a side-by-side run); 4 + 2 per step
+//! per address (still keeps acl3_1k's local cuts, drops ipc1_10k's peer cuts).
+//!
 use super::bits::Bits;
 use super::table::{Classifier, Query};
 
@@ -46,10 +85,14 @@ impl Cuts {
         !self.starts.is_empty()
     }
 
+    /// The halving steps of a search after the jump.
+    fn steps(&self) -> u32 {
+        usize::BITS - self.step.leading_zeros()
+    }
+
     /// The estimated cost of a search, in [`PROBE_COST`]'s units.
     fn search_cost(&self) -> u64 {
-        let steps = usize::BITS - self.step.leading_zeros();
-        SEARCH_BASE_COST + SEARCH_STEP_COST * u64::from(steps)
+        SEARCH_BASE_COST + SEARCH_STEP_COST * u64::from(self.steps())
     }
 
     /// The tables that can match an address (all when not built): the jump table's block
@@ -236,9 +279,11 @@ const SEARCH_STEP_COST: u64 = 8;
 const JUMP_BITS: [u32; 5] = [4, 6, 8, 10, 12];
 
 /// What searching one address's cuts costs a lookup, in the counted work's units (4 per
-/// table probed): measured side by side, a search's latency (a chain of dependent loads the
-/// probes wait for) costs about what three probes the filter rules out do, whose
-/// independent hashes overlap.
+/// table probed). Its latency is what counts — a chain of dependent loads the probes wait
+/// for —: measured side by side, about what three probes the filter rules out cost, whose
+/// independent hashes overlap. (Tried: a base plus one per step of the longer search plus
+/// two for the second address, which keeps both addresses nearly everywhere: slower on
+/// fw5_1k, fw3_1k, acl5_1k than no cuts at all.)
 const SEARCH_WORK: u64 = 12;
 
 /// The shares of the room tried for the peer cuts when both are kept (in eighths).
@@ -256,6 +301,21 @@ impl Pre {
         self.peer.is_built() || self.local.is_built()
     }
 
+    /// Its shape, for statistics: per address, its intervals, jump-table bits and search
+    /// steps (`-` when not kept).
+    #[cfg(test)]
+    pub(super) fn describe(&self) -> String {
+        let one = |c: &Cuts| {
+            if c.is_built() {
+                let bits = 32 - c.shift;
+                format!("{}i/{bits}b/{}s", c.starts.len(), c.steps())
+            } else {
+                "-".to_string()
+            }
+        };
+        format!("peer {} local {}", one(&self.peer), one(&self.local))
+    }
+
     /// The tables that can match a packet of these addresses (all when not built).
     #[inline(always)]
     pub(super) fn tables_for(&self, peer: u32, local: u32) -> u32 {
@@ -271,7 +331,7 @@ impl Pre {
     pub(super) fn choose<A: Bits>(c: &mut Classifier<A>, max_bytes: usize, samples: &[Query<A>]) {
         let n = c.tables.len();
         c.pre = Pre::default();
-        if A::WIDTH != 32 || n > 32 || n < 2 || samples.is_empty() {
+        if A::WIDTH != 32 || !(2..=32).contains(&n) || samples.is_empty() {
             return;
         }
         let all = all_tables(n);
@@ -412,6 +472,44 @@ mod tests {
             let i = starts.partition_point(|&s| s <= p) - 1;
             let want = i as u32 + 1;
             assert_eq!(cuts.set(p) & want, want, "x {p:#x}");
+        }
+    }
+
+    #[test]
+    fn address_cuts_keep_the_answers() {
+        use crate::engine::matcher::layout::Index;
+        let rules = crate::generate::generate(1500, 5);
+        let packets = crate::generate::packets(&rules, 3000, 6);
+        // Exact and coarse cuts, on one address or both, forced on every classifier.
+        for (room, both) in [(usize::MAX / 2, true), (usize::MAX / 2, false), (700, true)] {
+            let mut m = crate::engine::matcher::Matcher::compile(&rules).unwrap();
+            let mut forced = 0;
+            let parts: Vec<&mut Classifier<u32>> = match &mut m.v4 {
+                Index::One(c) => vec![c],
+                Index::ByProto(p) => p.iter_mut().collect(),
+            };
+            for c in parts {
+                if c.tables.len() > 32 {
+                    continue;
+                }
+                let all = all_tables(c.tables.len());
+                let peer = Cuts::fit(&exact(c, Field::Peer), room, 8, all);
+                let local = if both {
+                    Cuts::fit(&exact(c, Field::Local), room, 4, all)
+                } else {
+                    Cuts::default()
+                };
+                forced += usize::from(peer.is_built()) + usize::from(local.is_built());
+                c.pre = Pre { peer, local };
+            }
+            assert!(forced > 0, "no classifier took cuts");
+            for p in &packets {
+                assert_eq!(
+                    m.lookup(p),
+                    crate::engine::rule::linear_scan(&rules, p),
+                    "{p:?}"
+                );
+            }
         }
     }
 }

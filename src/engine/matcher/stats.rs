@@ -266,3 +266,28 @@ fn generated_set_tables() {
         sum(&scanned)
     );
 }
+
+#[test]
+#[ignore = "the pre-classification kept per ClassBench set; needs SGSIM_CLASSBENCH_DIR"]
+fn pre_classification_shapes() {
+    let Ok(dir) = std::env::var("SGSIM_CLASSBENCH_DIR") else {
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    for s in [
+        "acl1_1k", "acl2_1k", "acl3_1k", "acl4_1k", "acl5_1k", "fw1_1k", "fw2_1k", "fw3_1k",
+        "fw4_1k", "fw5_1k", "ipc1_1k", "ipc2_1k", "acl2_10k", "fw1_10k", "ipc1_10k",
+    ] {
+        let rules = crate::classbench::load_filters(&dir.join(s)).unwrap();
+        let m = Matcher::compile(&rules).unwrap();
+        let parts: Vec<&Classifier<u32>> = match &m.v4 {
+            Index::One(c) => vec![c],
+            Index::ByProto(p) => p.iter().collect(),
+        };
+        let shapes: Vec<String> = parts
+            .iter()
+            .map(|c| format!("{}t {}", c.tables.len(), c.pre.describe()))
+            .collect();
+        println!("{s}: {}", shapes.join(" | "));
+    }
+}
