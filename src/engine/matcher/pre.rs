@@ -43,7 +43,13 @@
 //! instructions at 4.46 → 1.89 tables); a search weight of a base plus one per step plus
 //! two for the second address (keeps both nearly everywhere, slow on the same sets); a
 //! weight of 8 or 16 per address (no better overall in a side-by-side run); 4 + 2 per step
-//! per address (still keeps acl3_1k's local cuts, drops ipc1_10k's peer cuts).
+//! per address (still keeps acl3_1k's local cuts, drops ipc1_10k's peer cuts); a jump
+//! table over the window from the second interval's start to the last (not the whole
+//! address space) — the same number of steps on every set (acl3_1k still 6, for 656
+//! intervals): the steps are set by the densest block, and the dense clusters are narrower
+//! than any affordable block. What is left: fewer steps for the dense blocks (a second
+//! level, or a per-block step count at the price of a data-dependent loop branch), which
+//! would make the 6-step searches (acl3_1k, acl4_1k, fw4_1k, acl2_10k, ipc1_10k) cheaper.
 //!
 use super::bits::Bits;
 use super::table::{Classifier, Query};
