@@ -42,17 +42,20 @@ fn err(column: usize, message: impl Into<String>) -> PacketError {
 
 /// Parses a protocol name (`tcp`, `udp`, `icmp`, `icmpv6`, `gre`, any case) or number 0–255.
 pub fn parse_protocol(s: &str) -> Option<u8> {
-    match s.to_ascii_lowercase().as_str() {
-        "tcp" => Some(PROTO_TCP),
-        "udp" => Some(PROTO_UDP),
-        "icmp" => Some(PROTO_ICMP),
-        "icmpv6" => Some(PROTO_ICMPV6),
-        "gre" => Some(PROTO_GRE),
-        _ if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse().ok()
-        }
-        _ => None,
+    const NAMES: [(&str, u8); 5] = [
+        ("tcp", PROTO_TCP),
+        ("udp", PROTO_UDP),
+        ("icmp", PROTO_ICMP),
+        ("icmpv6", PROTO_ICMPV6),
+        ("gre", PROTO_GRE),
+    ];
+    if let Some(&(_, p)) = NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+        return Some(p);
     }
+    if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok();
+    }
+    None
 }
 
 /// The notation's name of a protocol number (`tcp`, …), or the number itself.
@@ -65,6 +68,12 @@ pub fn protocol_name(p: u8) -> String {
         PROTO_GRE => "gre".into(),
         n => n.to_string(),
     }
+}
+
+/// The byte offset of the first `->` in `s` (a byte search: no substring searcher is set
+/// up for each line of a batch).
+fn find_arrow(s: &str) -> Option<usize> {
+    s.as_bytes().windows(2).position(|w| w == b"->")
 }
 
 /// One end of a packet as written: an address and an optional port.
@@ -127,8 +136,15 @@ fn parse_end(s: &str, col: usize, which: &str) -> Result<(IpAddr, Option<u16>), 
 /// [`DEFAULT_SOURCE_PORT`]; other protocols take no ports (and get 0). Both ends must be of
 /// one family.
 pub fn parse_packet(input: &str) -> Result<Packet, PacketError> {
-    // Column of a byte offset, 1-based, in characters.
-    let col_of = |offset: usize| input[..offset].chars().count() + 1;
+    // Column of a byte offset, 1-based, in characters (a byte each while ASCII).
+    let col_of = |offset: usize| {
+        let before = &input[..offset];
+        if before.is_ascii() {
+            offset + 1
+        } else {
+            before.chars().count() + 1
+        }
+    };
     let start = input.len() - input.trim_start().len();
     let body = input.trim();
     if body.is_empty() {
@@ -144,7 +160,7 @@ pub fn parse_packet(input: &str) -> Result<Packet, PacketError> {
     })?;
     let rest_offset = start + proto_end;
     let rest = &input[rest_offset..];
-    let Some(arrow) = rest.find("->") else {
+    let Some(arrow) = find_arrow(rest) else {
         return Err(err(
             col_of(rest_offset),
             "missing `->` between source and destination",
@@ -162,7 +178,7 @@ pub fn parse_packet(input: &str) -> Result<Packet, PacketError> {
             format!("unexpected text in source `{src_text}`"),
         ));
     }
-    if dst_text.contains(char::is_whitespace) || dst_text.contains("->") {
+    if dst_text.contains(char::is_whitespace) || find_arrow(dst_text).is_some() {
         return Err(err(
             col_of(dst_offset),
             format!("unexpected text in destination `{dst_text}`"),
@@ -177,12 +193,15 @@ pub fn parse_packet(input: &str) -> Result<Packet, PacketError> {
         ));
     }
     let with_ports = protocol == PROTO_TCP || protocol == PROTO_UDP;
-    let name = protocol_name(protocol);
+    let name = || protocol_name(protocol);
     let (src_port, dst_port) = if with_ports {
         let Some(dp) = dst_port else {
             return Err(err(
                 col_of(dst_offset),
-                format!("{name} needs a destination port, as in `{dst}:22` or `[addr]:22`"),
+                format!(
+                    "{} needs a destination port, as in `{dst}:22` or `[addr]:22`",
+                    name()
+                ),
             ));
         };
         (src_port.unwrap_or(DEFAULT_SOURCE_PORT), dp)
@@ -190,13 +209,13 @@ pub fn parse_packet(input: &str) -> Result<Packet, PacketError> {
         if src_port.is_some() {
             return Err(err(
                 col_of(src_offset),
-                format!("protocol {name} takes no ports"),
+                format!("protocol {} takes no ports", name()),
             ));
         }
         if dst_port.is_some() {
             return Err(err(
                 col_of(dst_offset),
-                format!("protocol {name} takes no ports"),
+                format!("protocol {} takes no ports", name()),
             ));
         }
         (0, 0)
@@ -325,6 +344,24 @@ mod tests {
     }
 
     #[test]
+    fn protocol_names_in_any_case() {
+        for (text, want) in [
+            ("tcp", Some(6)),
+            ("TCP", Some(6)),
+            ("Udp", Some(17)),
+            ("ICMPv6", Some(58)),
+            ("gre", Some(47)),
+            ("255", Some(255)),
+            ("256", None),
+            ("tcpx", None),
+            ("tc", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_protocol(text), want, "{text}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_column() {
         let cases = [
             ("tpc 1.1.1.1 -> 2.2.2.2:1", 1, "unknown protocol `tpc`"),
@@ -344,6 +381,19 @@ mod tests {
             ("256 1.1.1.1 -> 2.2.2.2", 1, "unknown protocol"),
             ("", 1, "empty packet"),
             ("tcp 1.1.1.1 -> ", 16, "missing destination address"),
+            // Columns count characters, not bytes, past a non-ASCII character.
+            ("tcp 1.1.1.é -> 2.2.2.2:1", 5, "invalid source address"),
+            ("tcp 1.1.1.1 -> é", 16, "invalid destination address"),
+            (
+                "tcp\u{3000}1.1.1.1 -> 2.2.2.2",
+                16,
+                "needs a destination port",
+            ),
+            (
+                "tcp 1.1.1.1 -> 2.2.2.2:1 -> 3.3.3.3:1",
+                16,
+                "unexpected text",
+            ),
         ];
         for (input, column, text) in cases {
             let e = parse_packet(input).unwrap_err();

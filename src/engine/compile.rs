@@ -393,6 +393,18 @@ impl WorldMatcher {
         to: Option<&str>,
         direction: Direction,
     ) -> Result<Decision, TargetError> {
+        let (r, outcome) = self.outcome(packet, to, direction)?;
+        Ok(decision(packet, direction, r.id, outcome))
+    }
+
+    /// What [`WorldMatcher::decide`] decides, before it is assembled into a [`Decision`]:
+    /// the resolved target and the outcome, borrowed from the matcher (nothing allocated).
+    pub fn outcome(
+        &self,
+        packet: &Packet,
+        to: Option<&str>,
+        direction: Direction,
+    ) -> Result<(Resolved<'_>, Outcome<'_>), TargetError> {
         let r = self.index.resolve(packet, to, direction)?;
         let peer = packet.peer(direction);
         let outcome = match self.index.inner_access(&r, peer) {
@@ -417,7 +429,7 @@ impl WorldMatcher {
                 }
             }
         };
-        Ok(decision(packet, direction, r.id, outcome))
+        Ok((r, outcome))
     }
 
     /// Decides many queries, in their order; on all cores when the batch is large.

@@ -512,6 +512,17 @@ pub enum Outcome<'a> {
     Default(GroupType),
 }
 
+impl Outcome<'_> {
+    /// The verdict of this outcome for a packet decided in `direction`.
+    pub fn verdict(self, direction: Direction) -> Verdict {
+        match self {
+            Outcome::InnerAccess(_) => Verdict::Accept,
+            Outcome::Rule { policy, .. } => policy.into(),
+            Outcome::Default(t) => default_verdict(direction, t),
+        }
+    }
+}
+
 /// Assembles a decision (SPEC §3): the verdict and reason of an outcome, with the packet,
 /// target id and direction.
 pub fn decision(
@@ -520,25 +531,16 @@ pub fn decision(
     target: &str,
     outcome: Outcome<'_>,
 ) -> Decision {
-    let (verdict, reason) = match outcome {
-        Outcome::InnerAccess(g) => (
-            Verdict::Accept,
-            Reason::InnerAccess {
-                group: g.to_string(),
-            },
-        ),
-        Outcome::Rule {
-            group,
-            rule,
-            policy,
-        } => (
-            policy.into(),
-            Reason::Rule {
-                group: group.to_string(),
-                rule: rule.to_string(),
-            },
-        ),
-        Outcome::Default(t) => (default_verdict(direction, t), Reason::Default),
+    let verdict = outcome.verdict(direction);
+    let reason = match outcome {
+        Outcome::InnerAccess(g) => Reason::InnerAccess {
+            group: g.to_string(),
+        },
+        Outcome::Rule { group, rule, .. } => Reason::Rule {
+            group: group.to_string(),
+            rule: rule.to_string(),
+        },
+        Outcome::Default(_) => Reason::Default,
     };
     Decision {
         verdict,

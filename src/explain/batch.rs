@@ -7,7 +7,8 @@ use super::batch_line;
 use super::Explainer;
 use crate::engine::compile::WorldMatcher;
 use crate::engine::matcher::CompileError;
-use crate::model::{Direction, Reason, World};
+use crate::engine::target::{decision, Outcome};
+use crate::model::{Direction, World};
 use crate::packet::parse_packet;
 
 /// One batch input line, split into the packet and its per-line options.
@@ -117,20 +118,15 @@ impl<'w> Batch<'w> {
         })?;
         let direction = bl.direction.unwrap_or(self.direction);
         let to = bl.to.or(self.to.as_deref());
-        let d = self
+        let (target, outcome) = self
             .matcher
-            .decide(&packet, to, direction)
+            .outcome(&packet, to, direction)
             .map_err(|e| e.to_string())?;
         match self.form {
-            AnswerForm::Line => write_line(&d, out),
+            AnswerForm::Line => write_line(outcome, direction, out),
             AnswerForm::Json => {
-                // The target as the JSON needs it (groups, NAT, NIC); it resolves as the
-                // matcher's did, so an error here cannot follow a decision.
-                let target = self
-                    .matcher
-                    .index()
-                    .resolve(&packet, to, direction)
-                    .map_err(|e| e.to_string())?;
+                // The target as the JSON needs it (groups, NAT, NIC) is the one decided.
+                let d = decision(&packet, direction, target.id, outcome);
                 self.explainer.write_batch_json(&d, &target, out);
             }
         }
@@ -182,20 +178,20 @@ impl<'w> Batch<'w> {
 }
 
 /// Appends the one-line batch answer ([`batch_line`]) to `out`, without allocating.
-fn write_line(d: &crate::model::Decision, out: &mut Vec<u8>) {
-    out.extend_from_slice(d.verdict.as_str().as_bytes());
-    match &d.reason {
-        Reason::Rule { group, rule } => {
+fn write_line(outcome: Outcome<'_>, direction: Direction, out: &mut Vec<u8>) {
+    out.extend_from_slice(outcome.verdict(direction).as_str().as_bytes());
+    match outcome {
+        Outcome::Rule { group, rule, .. } => {
             out.extend_from_slice(b" rule ");
             out.extend_from_slice(rule.as_bytes());
             out.push(b' ');
             out.extend_from_slice(group.as_bytes());
         }
-        Reason::InnerAccess { group } => {
+        Outcome::InnerAccess(group) => {
             out.extend_from_slice(b" inner-access ");
             out.extend_from_slice(group.as_bytes());
         }
-        Reason::Default => out.extend_from_slice(b" default"),
+        Outcome::Default(_) => out.extend_from_slice(b" default"),
     }
 }
 

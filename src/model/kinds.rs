@@ -27,12 +27,23 @@ impl Direction {
 
     /// Parses `ingress`/`egress`, case-insensitively.
     pub fn parse(s: &str) -> Option<Direction> {
-        match s.to_ascii_lowercase().as_str() {
-            "ingress" => Some(Direction::Ingress),
-            "egress" => Some(Direction::Egress),
-            _ => None,
-        }
+        // Without a lowercase copy: every `check --batch` line's last word is tried.
+        named(
+            s,
+            &[
+                ("ingress", Direction::Ingress),
+                ("egress", Direction::Egress),
+            ],
+        )
     }
+}
+
+/// The value whose name is `s`, case-insensitively (ASCII), without a lowercase copy.
+fn named<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
+    names
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(s))
+        .map(|&(_, v)| v)
 }
 
 impl fmt::Display for Direction {
@@ -73,15 +84,17 @@ impl IpProtocol {
 
     /// Parses one of the six names, case-insensitively.
     pub fn parse(s: &str) -> Option<IpProtocol> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" => Some(IpProtocol::Tcp),
-            "udp" => Some(IpProtocol::Udp),
-            "icmp" => Some(IpProtocol::Icmp),
-            "icmpv6" => Some(IpProtocol::Icmpv6),
-            "gre" => Some(IpProtocol::Gre),
-            "all" => Some(IpProtocol::All),
-            _ => None,
-        }
+        named(
+            s,
+            &[
+                ("tcp", IpProtocol::Tcp),
+                ("udp", IpProtocol::Udp),
+                ("icmp", IpProtocol::Icmp),
+                ("icmpv6", IpProtocol::Icmpv6),
+                ("gre", IpProtocol::Gre),
+                ("all", IpProtocol::All),
+            ],
+        )
     }
 
     /// The IP protocol number this rule protocol matches, `None` for `ALL`.
@@ -347,5 +360,22 @@ impl InnerAccessPolicy {
             "drop" => Some(InnerAccessPolicy::Drop),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_in_any_case() {
+        assert_eq!(Direction::parse("ingress"), Some(Direction::Ingress));
+        assert_eq!(Direction::parse("EGRESS"), Some(Direction::Egress));
+        assert_eq!(Direction::parse("Egress "), None);
+        assert_eq!(Direction::parse("192.168.1.10:22"), None);
+        assert_eq!(IpProtocol::parse("Tcp"), Some(IpProtocol::Tcp));
+        assert_eq!(IpProtocol::parse("icmpV6"), Some(IpProtocol::Icmpv6));
+        assert_eq!(IpProtocol::parse("ALL"), Some(IpProtocol::All));
+        assert_eq!(IpProtocol::parse("any"), None);
     }
 }
