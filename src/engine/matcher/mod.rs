@@ -139,20 +139,25 @@
 //! 48 B/rule target; a Bloom filter of 8–16 instead of 16–32 bits per key — +1–6 %
 //! instructions, needed for generated 100k to stay under 48 B/rule, kept.
 //!
-//! **Limits** (honest): on ClassBench the lookup visits 3.4–8.6 tables and costs 450–1,070
+//! **Limits** (honest): on ClassBench the lookup visits 1.4–4.5 tables and costs 400–840
 //! instructions (the sets keep 6–27 tuples and spread their best matches uniformly over the
 //! rule list, so early termination helps less than on security-group sets): ~31 per table
 //! the filter rules out, ~90 per table it lets through, the rest the bucket scans (port
 //! column first). Side by side with TupleMerge, PartitionSort and CutSplit on this machine it
-//! is 0.87–4.2× the best of them (median 1.46×, third round in `benches/README.md`), far
-//! from 3× on every set: CutSplit's decision tree wins on fw2_1k. Getting there would need far
-//! fewer tables visited; the fourth round's peer-address pre-classification cuts the tables
-//! probed by half or more (fw2_1k 8.56 → 1.74) but its binary search costs about what the
-//! skipped probes did, so instructions fell by 20 % at most (`benches/README.md`); the fifth
-//! round's cheaper search and local-address cuts take 6–29 % more off the wall time on 9
-//! of the 15 sets, within noise on 5, acl3_1k 26 % slower (see `pre`). Tried in the third round and dropped: sorting the lowered
-//! entries by counting (fewer build instructions, no less CPU time), a refitted work model
-//! for the layout choice (mixed estimates), other tuple policies for the generated sets.
+//! is 1.20–5.24× the best of them (median 1.41×, fifth round in `benches/README.md`; the
+//! 10k sets 3.6–5.2×, the 1k sets 1.2–1.5×), short of 3× on the 1k sets, where CutSplit's
+//! decision tree is close behind. The fourth round's peer-address pre-classification cut the
+//! tables probed by half or more (fw2_1k 8.56 → 1.74) but its binary search cost about what
+//! the skipped probes did; the fifth round's cheaper search and local-address cuts take 6–29 %
+//! off the wall time on 9 of the 15 sets, within noise on 5, acl3_1k 26 % slower (see `pre`).
+//! On the generated sets a lookup probes ~4 tables and scans 30–40 column words (the first
+//! tables hold the strongest rules, and a bucket of a /16 peer or of wildcards is long):
+//! 4.4 M lookups/s at 100k, 5.4 M/s at 1M. Tried and dropped in the fifth round (slower on
+//! every set measured, `benches/README.md`): a branch-free chunked column scan, lookups of 8
+//! packets in lockstep with staged probes, the order in a 12-byte column to stop scans early.
+//! Tried in the third round and dropped: sorting the lowered entries by counting (fewer build
+//! instructions, no less CPU time), a refitted work model for the layout choice (mixed
+//! estimates), other tuple policies for the generated sets.
 //!
 //! # Complexity
 //!
