@@ -101,19 +101,39 @@ fn elementary(tiv: &[[Vec<(u64, u64)>; 5]], f: usize) -> usize {
     b.len()
 }
 
+/// The fifteen ClassBench sets with a trace.
+const SETS: [&str; 15] = [
+    "acl1_1k", "acl2_1k", "acl3_1k", "acl4_1k", "acl5_1k", "fw1_1k", "fw2_1k", "fw3_1k", "fw4_1k",
+    "fw5_1k", "ipc1_1k", "ipc2_1k", "acl2_10k", "fw1_10k", "ipc1_10k",
+];
+
+/// An IPv4 packet as the IPv4 classifier sees it at ingress (`None` for IPv6).
+fn v4_query(p: &crate::model::Packet) -> Option<Query<u32>> {
+    let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) = (p.src(), p.dst()) else {
+        return None;
+    };
+    Some(Query {
+        peer: u32::from(src),
+        local: u32::from(dst),
+        proto: p.protocol,
+        sport: p.src_port,
+        dport: p.dst_port,
+    })
+}
+
+/// The folder `SGSIM_CLASSBENCH_DIR` names, if set.
+fn classbench_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("SGSIM_CLASSBENCH_DIR").map(std::path::PathBuf::from)
+}
+
 #[test]
 #[ignore = "statistics over the ClassBench traces; needs SGSIM_CLASSBENCH_DIR"]
 fn prefilter_statistics() {
-    let Ok(dir) = std::env::var("SGSIM_CLASSBENCH_DIR") else {
+    let Some(dir) = classbench_dir() else {
         return;
     };
-    let dir = std::path::Path::new(&dir);
-    let sets = [
-        "acl1_1k", "acl2_1k", "acl3_1k", "acl4_1k", "acl5_1k", "fw1_1k", "fw2_1k", "fw3_1k",
-        "fw4_1k", "fw5_1k", "ipc1_1k", "ipc2_1k", "acl2_10k", "fw1_10k", "ipc1_10k",
-    ];
     println!("set probed | left after {FIELDS:?} | left after dport&peer, proto+dport&peer, peer&local | elementary intervals");
-    for s in sets {
+    for s in SETS {
         let rules = crate::classbench::load_filters(&dir.join(s)).unwrap();
         let trace = crate::classbench::load_trace(&dir.join(format!("{s}_trace"))).unwrap();
         let m = Matcher::compile(&rules).unwrap();
@@ -124,16 +144,8 @@ fn prefilter_statistics() {
         let tivs: Vec<_> = parts.iter().map(|c| table_intervals(c)).collect();
         let (mut probed, mut left, mut pairs) = (0usize, [0usize; 5], [0usize; 3]);
         for t in &trace {
-            let p = t.packet;
-            let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) = (p.src(), p.dst()) else {
+            let Some(q) = v4_query(&t.packet) else {
                 continue;
-            };
-            let q = Query {
-                peer: u32::from(src),
-                local: u32::from(dst),
-                proto: p.protocol,
-                sport: p.src_port,
-                dport: p.dst_port,
             };
             let c = m.v4.part(q.proto);
             let k = parts.iter().position(|x| std::ptr::eq(*x, c)).unwrap();
@@ -189,17 +201,10 @@ fn generated_set_tables() {
     let (mut probed, mut passed, mut scanned, mut queries) =
         (vec![0; k], vec![0; k], vec![0; k], 0);
     for p in &packets {
-        let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) = (p.src(), p.dst()) else {
+        let Some(q) = v4_query(p) else {
             continue;
         };
         queries += 1;
-        let q = Query {
-            peer: u32::from(src),
-            local: u32::from(dst),
-            proto: p.protocol,
-            sport: p.src_port,
-            dport: p.dst_port,
-        };
         let best = c.lookup(&q).map_or(u32::MAX, |b| b.0);
         for (ti, t) in c.tables.iter().enumerate() {
             if t.min_order >= best {
@@ -270,14 +275,10 @@ fn generated_set_tables() {
 #[test]
 #[ignore = "the pre-classification kept per ClassBench set; needs SGSIM_CLASSBENCH_DIR"]
 fn pre_classification_shapes() {
-    let Ok(dir) = std::env::var("SGSIM_CLASSBENCH_DIR") else {
+    let Some(dir) = classbench_dir() else {
         return;
     };
-    let dir = std::path::Path::new(&dir);
-    for s in [
-        "acl1_1k", "acl2_1k", "acl3_1k", "acl4_1k", "acl5_1k", "fw1_1k", "fw2_1k", "fw3_1k",
-        "fw4_1k", "fw5_1k", "ipc1_1k", "ipc2_1k", "acl2_10k", "fw1_10k", "ipc1_10k",
-    ] {
+    for s in SETS {
         let rules = crate::classbench::load_filters(&dir.join(s)).unwrap();
         let m = Matcher::compile(&rules).unwrap();
         let parts: Vec<&Classifier<u32>> = match &m.v4 {
