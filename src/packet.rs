@@ -49,7 +49,7 @@ pub fn parse_protocol(s: &str) -> Option<u8> {
         ("icmpv6", PROTO_ICMPV6),
         ("gre", PROTO_GRE),
     ];
-    if let Some(&(_, p)) = NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+    if let Some(p) = crate::model::named(s, &NAMES) {
         return Some(p);
     }
     if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) {

@@ -39,7 +39,7 @@ impl Direction {
 }
 
 /// The value whose name is `s`, case-insensitively (ASCII), without a lowercase copy.
-fn named<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
+pub(crate) fn named<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
     names
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(s))
