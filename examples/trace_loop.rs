@@ -35,6 +35,10 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::process_cpu_ns;
+
 #[global_allocator]
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
 
@@ -55,23 +59,6 @@ fn cpu_ns(start: Instant) -> u128 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|t| t.parse().ok()))
         .unwrap_or_else(|| start.elapsed().as_nanos())
-}
-
-/// The process's on-CPU time in nanoseconds, summed over its threads
-/// (`/proc/self/task/*/schedstat`, Linux; 0 elsewhere): a parallel build's work on all cores.
-fn process_cpu_ns() -> u128 {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| {
-            d.filter_map(|t| t.ok())
-                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-                .filter_map(|s| {
-                    s.split_whitespace()
-                        .next()
-                        .and_then(|t| t.parse::<u128>().ok())
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 fn main() {

@@ -36,6 +36,11 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
+/// The process's on-CPU time (all threads): the world compile runs on rayon's threads.
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::process_cpu_ns as cpu_ns;
+
 fn rate(m: &LiveMatcher, packets: &[Packet]) -> f64 {
     let t = Instant::now();
     let mut n = 0usize;
@@ -55,22 +60,6 @@ fn agree(m: &LiveMatcher, packets: &[Packet]) -> bool {
     packets
         .iter()
         .all(|p| m.lookup(p) == fresh.lookup(p).map(|i| live[i].0))
-}
-
-/// The process's on-CPU time in nanoseconds, all threads (`/proc/self/task/*/schedstat`,
-/// Linux): the world compile runs on rayon's threads.
-fn cpu_ns() -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| std::fs::read_to_string(e.path().join("schedstat")).ok())
-        .filter_map(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|t| t.parse::<u64>().ok())
-        })
-        .sum()
 }
 
 /// One pass of lookups (a symbol of its own per pending count, for callgrind's
