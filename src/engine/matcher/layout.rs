@@ -28,11 +28,7 @@ const LAYOUTS: [Params; 3] = [
 /// lookups end after 3.8 of them, against 7.1 of the default's 120 (counted work 26,600
 /// against 34,259 on the samples; 258 against 351 ns per aimed lookup, fifth round of issue
 /// 11 in `benches/README.md`).
-const LARGE_LAYOUTS: [Params; 3] = [
-    Params { step: 8, cap: 32 },
-    Params { step: 16, cap: 64 },
-    Params { step: 16, cap: 32 },
-];
+const LARGE_LAYOUTS: [Params; 3] = [LAYOUTS[0], LAYOUTS[1], Params { step: 16, cap: 32 }];
 
 /// Entry counts up to which all [`LAYOUTS`] are tried (above: [`LARGE_LAYOUTS`]).
 pub(super) const TRY_ALL_UP_TO: usize = 20_000;
