@@ -171,20 +171,14 @@ pub fn row_fields() -> Fields {
     ])
 }
 
-fn text_column(a: &ArrayRef) -> Result<StringArray> {
-    let s = cast(a, &DataType::Utf8)?;
+/// An argument cast to the array type `T` of `ty` (Utf8: `StringArray`, Int64:
+/// `Int64Array`).
+fn cast_column<T: Array + Clone + 'static>(a: &ArrayRef, ty: &DataType) -> Result<T> {
+    let s = cast(a, ty)?;
     s.as_any()
-        .downcast_ref::<StringArray>()
+        .downcast_ref::<T>()
         .cloned()
-        .ok_or_else(|| DataFusionError::Internal("cast to Utf8".into()))
-}
-
-fn int_column(a: &ArrayRef) -> Result<Int64Array> {
-    let s = cast(a, &DataType::Int64)?;
-    s.as_any()
-        .downcast_ref::<Int64Array>()
-        .cloned()
-        .ok_or_else(|| DataFusionError::Internal("cast to Int64".into()))
+        .ok_or_else(|| DataFusionError::Internal(format!("cast to {ty}")))
 }
 
 fn value(col: &StringArray, i: usize) -> Option<&str> {
@@ -238,12 +232,12 @@ impl ScalarUDFImpl for Parse {
             .iter()
             .skip(1)
             .take(1 + COLUMNS.len())
-            .map(text_column)
+            .map(|a| cast_column::<StringArray>(a, &DataType::Utf8))
             .collect::<Result<_>>()?;
         let ints: Vec<Int64Array> = arrays
             .iter()
             .skip(2 + COLUMNS.len())
-            .map(int_column)
+            .map(|a| cast_column::<Int64Array>(a, &DataType::Int64))
             .collect::<Result<_>>()?;
         // The Int64 argument of each slot, if it has one.
         let mut int_of = [None; SLOTS];
