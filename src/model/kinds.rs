@@ -179,11 +179,7 @@ impl Family {
 
     /// Parses `IPv4`/`IPv6`, case-insensitively.
     pub fn parse(s: &str) -> Option<Family> {
-        match s.to_ascii_lowercase().as_str() {
-            "ipv4" => Some(Family::V4),
-            "ipv6" => Some(Family::V6),
-            _ => None,
-        }
+        named(s, &[("ipv4", Family::V4), ("ipv6", Family::V6)])
     }
 }
 
@@ -271,11 +267,7 @@ impl Policy {
 
     /// Parses accept/drop, case-insensitively.
     pub fn parse(s: &str) -> Option<Policy> {
-        match s.to_ascii_lowercase().as_str() {
-            "accept" => Some(Policy::Accept),
-            "drop" => Some(Policy::Drop),
-            _ => None,
-        }
+        named(s, &[("accept", Policy::Accept), ("drop", Policy::Drop)])
     }
 }
 
@@ -299,11 +291,13 @@ impl NicType {
 
     /// Parses internet/intranet, case-insensitively.
     pub fn parse(s: &str) -> Option<NicType> {
-        match s.to_ascii_lowercase().as_str() {
-            "internet" => Some(NicType::Internet),
-            "intranet" => Some(NicType::Intranet),
-            _ => None,
-        }
+        named(
+            s,
+            &[
+                ("internet", NicType::Internet),
+                ("intranet", NicType::Intranet),
+            ],
+        )
     }
 }
 
@@ -327,11 +321,13 @@ impl GroupType {
 
     /// Parses normal/enterprise, case-insensitively.
     pub fn parse(s: &str) -> Option<GroupType> {
-        match s.to_ascii_lowercase().as_str() {
-            "normal" => Some(GroupType::Normal),
-            "enterprise" => Some(GroupType::Enterprise),
-            _ => None,
-        }
+        named(
+            s,
+            &[
+                ("normal", GroupType::Normal),
+                ("enterprise", GroupType::Enterprise),
+            ],
+        )
     }
 }
 
@@ -355,11 +351,13 @@ impl InnerAccessPolicy {
 
     /// Parses accept/drop, case-insensitively.
     pub fn parse(s: &str) -> Option<InnerAccessPolicy> {
-        match s.to_ascii_lowercase().as_str() {
-            "accept" => Some(InnerAccessPolicy::Accept),
-            "drop" => Some(InnerAccessPolicy::Drop),
-            _ => None,
-        }
+        named(
+            s,
+            &[
+                ("accept", InnerAccessPolicy::Accept),
+                ("drop", InnerAccessPolicy::Drop),
+            ],
+        )
     }
 }
 
@@ -377,5 +375,14 @@ mod tests {
         assert_eq!(IpProtocol::parse("icmpV6"), Some(IpProtocol::Icmpv6));
         assert_eq!(IpProtocol::parse("ALL"), Some(IpProtocol::All));
         assert_eq!(IpProtocol::parse("any"), None);
+        assert_eq!(Family::parse("IPv6"), Some(Family::V6));
+        assert_eq!(Policy::parse("Drop"), Some(Policy::Drop));
+        assert_eq!(NicType::parse("INTRANET"), Some(NicType::Intranet));
+        assert_eq!(GroupType::parse("Enterprise"), Some(GroupType::Enterprise));
+        assert_eq!(
+            InnerAccessPolicy::parse("ACCEPT"),
+            Some(InnerAccessPolicy::Accept)
+        );
+        assert_eq!(GroupType::parse("basic"), None);
     }
 }
