@@ -50,12 +50,16 @@ pub(super) const BYTES_PER_RULE: usize = 44;
 /// classifier's budget, in heap bytes per rule (the matcher's target is 48 in all).
 const PRE_BYTES_PER_RULE: usize = 3;
 
+/// The matcher's memory target in heap bytes per rule: the heads ([`super::head::Head`])
+/// take what the classifiers leave of it, so that they never take the matcher past it.
+pub(super) const TARGET_BYTES_PER_RULE: usize = 48;
+
 /// Entry counts below which only the default layout is built.
 const TRY_NONE_BELOW: usize = 64;
 
 /// Up to 512 queries at corners of entries spread over the list (first or last address of
 /// each prefix, first or last port), as ClassBench's trace generator makes them.
-fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
+pub(super) fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
     let step = (entries.len() / 512).max(1);
     entries
         .iter()
@@ -133,6 +137,9 @@ impl<A: Bits> Classifier<A> {
 }
 
 /// One family's index: a single classifier, or one per packet protocol class.
+// The single classifier is inline, not boxed: it is the common case, each family holds one
+// index, and a box would add a dependent load to every lookup.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(super) enum Index<A: Bits> {
     /// Every entry in one classifier.
@@ -210,6 +217,19 @@ impl<A: Bits> Index<A> {
         }
     }
 
+    /// Chooses each of its classifiers' heads ([`super::head::Head::choose`]) in at most
+    /// `room` heap bytes, less what they take.
+    pub(super) fn choose_heads(&mut self, room: &mut usize) {
+        let parts: &mut [Classifier<A>] = match self {
+            Index::One(c) => std::slice::from_mut(c),
+            Index::ByProto(parts) => &mut **parts,
+        };
+        for c in parts {
+            super::head::Head::choose(c, *room);
+            *room = room.saturating_sub(c.head.heap_bytes());
+        }
+    }
+
     /// The number of tables of all its classifiers.
     pub(super) fn tables(&self) -> usize {
         match self {
@@ -241,8 +261,8 @@ mod tests {
         let mut m = Matcher::compile(&rules).unwrap();
         // Force the split whatever the cost model chose, then compare with the scan.
         let mut v4: Vec<Entry<u32>> = match &m.v4 {
-            Index::One(c) => c.unpacked_entries(),
-            Index::ByProto(parts) => parts.iter().flat_map(|c| c.unpacked_entries()).collect(),
+            Index::One(c) => c.entries_in_layout(),
+            Index::ByProto(parts) => parts.iter().flat_map(|c| c.entries_in_layout()).collect(),
         };
         v4.sort_by_key(|e| (e.order, e.peer, e.peer_len));
         v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));
@@ -268,7 +288,7 @@ mod tests {
         let rules = crate::generate::generate(30_000, 11);
         let mut m = Matcher::compile(&rules).unwrap();
         let v4 = match &m.v4 {
-            Index::One(c) => c.unpacked_entries(),
+            Index::One(c) => c.entries_in_layout(),
             Index::ByProto(_) => panic!("large sets are not split by protocol"),
         };
         assert!(v4.len() > TRY_ALL_UP_TO);

@@ -64,6 +64,15 @@ impl<A: Bits> Classifier<A> {
             rule: u32::MAX,
             work: 0,
         };
+        if self.head.is_built() {
+            if COUNT {
+                best.work += self.head.work();
+            }
+            // The head is a prefix of the order: its match beats every table's.
+            if let Some(found) = self.head.first(q, dead) {
+                return (Some(found), best.work);
+            }
+        }
         let pd_full = pd_word(q.proto, q.dport);
         let pair = A::pair(q.peer, q.local);
         if !self.pre.is_built() {
@@ -128,9 +137,12 @@ impl<A: Bits> Classifier<A> {
         }
     }
 
-    /// The tables a lookup of `q` may probe: those the pre-classification leaves, whose
-    /// best order is below `best`.
+    /// The tables a lookup of `q` may probe: none when the head decides it, else those the
+    /// pre-classification leaves, whose best order is below `best`.
     pub(super) fn probed(&self, q: &Query<A>, best: u32) -> usize {
+        if self.head.first(q, &[]).is_some() {
+            return 0;
+        }
         let set = if self.pre.is_built() {
             // Truncation intended: IPv4 only, as in `search`.
             self.pre

@@ -53,7 +53,7 @@ fn value(q: &Query<u32>, f: usize) -> u64 {
 
 /// Per table, per field: its entries' intervals merged and sorted.
 fn table_intervals(c: &Classifier<u32>) -> Vec<[Vec<(u64, u64)>; 5]> {
-    let entries = c.unpacked_entries();
+    let entries = c.entries_in_layout();
     c.tables
         .iter()
         .map(|t| {

@@ -2,6 +2,7 @@
 //! hashing shared by building and lookup.
 
 use super::bits::Bits;
+use super::head::Head;
 use super::pre::Pre;
 
 /// One rule's peer network (of one family) with the rest of its fields, ready to match.
@@ -115,7 +116,6 @@ pub(super) fn split_entries<A: Bits>(entries: &[Entry<A>]) -> (Vec<Stored<A>>, V
 }
 
 /// The entry a stored entry and its column word came from.
-#[cfg(test)]
 pub(super) fn unpack<A: Bits>(s: &Stored<A>, w: u64) -> Entry<A> {
     // Truncations intended: the fields of the packed word.
     let d = w as u32;
@@ -259,6 +259,9 @@ pub(super) struct Classifier<A: Bits> {
     pub(super) columns: Vec<u64>,
     /// The tables by peer address (empty unless built, see [`Pre`]).
     pub(super) pre: Pre,
+    /// The first entries in order as bit vectors, looked up before the tables (empty
+    /// unless built, see [`Head`]).
+    pub(super) head: Head<A>,
 }
 
 impl<A: Bits> Classifier<A> {
@@ -279,14 +282,14 @@ impl<A: Bits> Classifier<A> {
         Classifier {
             tables,
             pre: Pre::default(),
+            head: Head::default(),
             entries,
             columns,
         }
     }
 
-    /// Its entries as they were lowered (for tests that rebuild from them).
-    #[cfg(test)]
-    pub(super) fn unpacked_entries(&self) -> Vec<Entry<A>> {
+    /// Its entries as they were lowered, in the tables' layout order.
+    pub(super) fn entries_in_layout(&self) -> Vec<Entry<A>> {
         self.entries
             .iter()
             .zip(&self.columns)
@@ -309,5 +312,6 @@ impl<A: Bits> Classifier<A> {
             + self.entries.capacity() * std::mem::size_of::<Stored<A>>()
             + self.columns.capacity() * std::mem::size_of::<u64>()
             + self.pre.heap_bytes()
+            + self.head.heap_bytes()
     }
 }
