@@ -12,11 +12,11 @@
 //!
 //! Why: on rule sets whose strongest rules are broad, most packets are decided by one of
 //! them. The generated security-group sets are like that — at 100,000 rules about forty
-//! rank-1 drops match every IPv4 packet, and every aimed packet's deciding entry is among
-//! the first 115 of its classifier in order — yet those entries lie in tables of every
-//! shape, so a lookup probed four tables and scanned 32 column words of their long buckets
-//! (1,465 instructions per lookup). The head is kept per classifier only when the sample
-//! lookups' counted work falls, within the memory left (see [`Head::choose`]).
+//! rank-1 drops match every IPv4 packet, and every aimed packet is decided by one of the
+//! first 115 orders — yet those entries lie in tables of every shape, so a lookup probed
+//! four tables and scanned 32 column words of their long buckets (1,465 instructions per
+//! lookup). The head is kept per classifier only when the sample lookups' counted work
+//! falls, within the memory left (see [`Head::choose`]).
 
 use super::bits::{Bits, Value};
 use super::layout::sample_queries;
@@ -97,7 +97,7 @@ impl<T: Value> Cuts<T> {
         self.sets.get(i * words..i * words + words).unwrap_or(&[])
     }
 
-    /// The halving steps of a search.
+    /// The halving steps of a search (rounded up: one more at a power of two).
     fn steps(&self) -> u64 {
         u64::from(usize::BITS - self.starts.len().leading_zeros())
     }
@@ -246,7 +246,7 @@ impl<A: Bits> Head<A> {
     /// Sets the head of a built classifier (whose own is empty), in at most `max_bytes`: of
     /// the [`SIZES`] that fit, the one whose sample lookups do the least counted work — the
     /// head's [`Head::work`], plus the tables' work when the head has no match — when that
-    /// is less than without a head. The samples are corners of up to 512 of its entries
+    /// is less than without a head. The samples are corners of about 512 of its entries
     /// spread over the layout, as ClassBench's trace generator makes packets.
     pub(super) fn choose(c: &mut Classifier<A>, max_bytes: usize) {
         c.head = Head::default();

@@ -81,11 +81,11 @@
 //! # Modules
 //!
 //! `bits` (the address-width trait), `table` (the compiled layout and its hashing), `pre`
-//! (the peer-address pre-classification), `head` (the first entries as bit vectors), `prepare` (the decision order and the rules
-//! lowered to entries), `build` (building one layout's tables), `layout` (choosing the
-//! layout and the protocol split
-//! within the memory budget), `lookup` (the probes and the public queries), `update`
-//! ([`LiveMatcher`]: online inserts and removals).
+//! (the peer-address pre-classification), `head` (the first entries as bit vectors),
+//! `prepare` (the decision order and the rules lowered to entries), `build` (building one
+//! layout's tables), `layout` (choosing the layout and the protocol split within the memory
+//! budget, and the heads in what is left), `lookup` (the probes and the public queries),
+//! `update` ([`LiveMatcher`]: online inserts and removals).
 //!
 //! # Memory budget
 //!

@@ -181,7 +181,9 @@ fn prefilter_statistics() {
 
 /// Per table of a generated set's IPv4 classifier (`SGSIM_GEN_RULES`, default 100,000 rules,
 /// 10,000 aimed packets): its tuple, buckets, entries and best order, and per aimed lookup
-/// how often it is probed, passes the filter, and how many of its columns are scanned. Run
+/// how often it is probed, passes the filter, and how many of its columns are scanned; the
+/// lookups the head decides (which probe nothing), the deciding orders' percentiles, and the
+/// classifier's first 40 entries in order. Run
 /// with `cargo test --release --lib matcher::stats::generated -- --ignored --nocapture`.
 #[test]
 #[ignore = "statistics of a generated set"]
@@ -200,12 +202,18 @@ fn generated_set_tables() {
     let k = c.tables.len();
     let (mut probed, mut passed, mut scanned, mut queries) =
         (vec![0; k], vec![0; k], vec![0; k], 0);
+    let (mut in_head, mut bests) = (0, Vec::new());
     for p in &packets {
         let Some(q) = v4_query(p) else {
             continue;
         };
         queries += 1;
         let best = c.lookup(&q).map_or(u32::MAX, |b| b.0);
+        bests.push(best);
+        if c.head.first(&q, &[]).is_some() {
+            in_head += 1;
+            continue;
+        }
         for (ti, t) in c.tables.iter().enumerate() {
             if t.min_order >= best {
                 break;
@@ -263,6 +271,30 @@ fn generated_set_tables() {
             t.min_order, t.mask, t.pd_mask, per(probed[ti]), per(passed[ti]), per(scanned[ti])
         );
     }
+    bests.sort_unstable();
+    let pct = |p: usize| bests.get((bests.len().max(1) - 1) * p / 100).copied();
+    println!(
+        "head: {} entries, decides {:.3} of the lookups; deciding order at 10/50/90/100 %: {:?} {:?} {:?} {:?}",
+        c.head.len(),
+        per(in_head),
+        pct(10),
+        pct(50),
+        pct(90),
+        pct(100)
+    );
+    let mut first = c.entries_in_layout();
+    first.sort_by_key(|e| e.order);
+    for e in first.iter().take(40) {
+        let proto = if e.proto_exact() {
+            e.proto.to_string()
+        } else {
+            "any".to_string()
+        };
+        println!(
+            "  order {:4}: peer /{} local /{} protocol {proto} dport {}-{} sport {}-{}",
+            e.order, e.peer_len, e.local_len, e.dport_lo, e.dport_hi, e.sport_lo, e.sport_hi
+        );
+    }
     let sum = |v: &[usize]| per(v.iter().sum());
     println!(
         "per lookup: probed {:.2}, passed {:.2}, columns {:.2}",
@@ -287,7 +319,14 @@ fn pre_classification_shapes() {
         };
         let shapes: Vec<String> = parts
             .iter()
-            .map(|c| format!("{}t {}", c.tables.len(), c.pre.describe()))
+            .map(|c| {
+                format!(
+                    "{}t {} head {}",
+                    c.tables.len(),
+                    c.pre.describe(),
+                    c.head.len()
+                )
+            })
             .collect();
         println!("{s}: {}", shapes.join(" | "));
     }
