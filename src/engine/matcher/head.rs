@@ -73,7 +73,9 @@ impl<T: Value> Cuts<T> {
     }
 
     /// The interval holding `x`: the last whose start is at most `x` (branch-free halving;
-    /// the loop's own branch depends only on the length).
+    /// the loop's own branch depends only on the length). Tried: Shar's search over the
+    /// starts as if padded to a power of two, 6–8 % fewer instructions but 1.6–1.8× slower
+    /// on the generated sets — the compiler made its conditional move a branch.
     #[inline(always)]
     fn find(&self, x: T) -> usize {
         let s = &*self.starts;
@@ -334,12 +336,12 @@ mod tests {
                         _ => (0, u16::MAX),
                     };
                     let len = [0, 8, 16, 24, 32][r.below(5) as usize];
-                    let mut e = entry(
-                        i as u32,
-                        (0x0A00_0000 | r.below(1 << 16) as u32, len),
-                        proto,
-                        dport,
-                    );
+                    let net = if r.percent(5) {
+                        u32::MAX
+                    } else {
+                        0x0A00_0000 | r.below(1 << 16) as u32
+                    };
+                    let mut e = entry(i as u32, (net, len), proto, dport);
                     if r.percent(20) {
                         e.local_len = 24;
                         e.local = 0x0A00_0000 | (r.below(16) as u32) << 8;
@@ -356,13 +358,21 @@ mod tests {
                 .map(|_| r.next_u64() & r.next_u64())
                 .collect();
             for _ in 0..2000 {
-                let q = Query {
+                let mut q = Query {
                     peer: 0x0A00_0000 | r.below(1 << 16) as u32,
                     local: 0x0A00_0000 | r.below(1 << 12) as u32,
                     proto: [6, 17, 1, 47][r.below(4) as usize],
                     sport: r.below(2048) as u16,
                     dport: r.below(5000) as u16,
                 };
+                // The largest and least values, which end the searches at their edges.
+                if r.percent(5) {
+                    q.peer = [0, u32::MAX][r.below(2) as usize];
+                    q.local = [0, u32::MAX][r.below(2) as usize];
+                    q.proto = [0, u8::MAX, 6][r.below(3) as usize];
+                    q.sport = [0, u16::MAX][r.below(2) as usize];
+                    q.dport = [0, u16::MAX][r.below(2) as usize];
+                }
                 let scan = |dead: &[u64]| {
                     entries[..head.len()]
                         .iter()
