@@ -217,14 +217,18 @@ impl<A: Bits> Index<A> {
         }
     }
 
+    /// Its classifiers.
+    pub(super) fn parts_mut(&mut self) -> &mut [Classifier<A>] {
+        match self {
+            Index::One(c) => std::slice::from_mut(c),
+            Index::ByProto(parts) => &mut **parts,
+        }
+    }
+
     /// Chooses each of its classifiers' heads ([`super::head::Head::choose`]) in at most
     /// `room` heap bytes, less what they take.
     pub(super) fn choose_heads(&mut self, room: &mut usize) {
-        let parts: &mut [Classifier<A>] = match self {
-            Index::One(c) => std::slice::from_mut(c),
-            Index::ByProto(parts) => &mut **parts,
-        };
-        for c in parts {
+        for c in self.parts_mut() {
             super::head::Head::choose(c, *room);
             *room = room.saturating_sub(c.head.heap_bytes());
         }
@@ -261,8 +265,8 @@ mod tests {
         let mut m = Matcher::compile(&rules).unwrap();
         // Force the split whatever the cost model chose, then compare with the scan.
         let mut v4: Vec<Entry<u32>> = match &m.v4 {
-            Index::One(c) => c.entries_in_layout(),
-            Index::ByProto(parts) => parts.iter().flat_map(|c| c.entries_in_layout()).collect(),
+            Index::One(c) => c.unpacked_entries(),
+            Index::ByProto(parts) => parts.iter().flat_map(|c| c.unpacked_entries()).collect(),
         };
         v4.sort_by_key(|e| (e.order, e.peer, e.peer_len));
         v4.dedup_by_key(|e| (e.order, e.peer, e.peer_len));
@@ -288,7 +292,7 @@ mod tests {
         let rules = crate::generate::generate(30_000, 11);
         let mut m = Matcher::compile(&rules).unwrap();
         let v4 = match &m.v4 {
-            Index::One(c) => c.entries_in_layout(),
+            Index::One(c) => c.unpacked_entries(),
             Index::ByProto(_) => panic!("large sets are not split by protocol"),
         };
         assert!(v4.len() > TRY_ALL_UP_TO);

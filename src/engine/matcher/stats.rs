@@ -53,7 +53,7 @@ fn value(q: &Query<u32>, f: usize) -> u64 {
 
 /// Per table, per field: its entries' intervals merged and sorted.
 fn table_intervals(c: &Classifier<u32>) -> Vec<[Vec<(u64, u64)>; 5]> {
-    let entries = c.entries_in_layout();
+    let entries = c.unpacked_entries();
     c.tables
         .iter()
         .map(|t| {
@@ -282,7 +282,7 @@ fn generated_set_tables() {
         pct(90),
         pct(100)
     );
-    let mut first = c.entries_in_layout();
+    let mut first = c.unpacked_entries();
     first.sort_by_key(|e| e.order);
     for e in first.iter().take(40) {
         let proto = if e.proto_exact() {

@@ -288,8 +288,9 @@ impl<A: Bits> Classifier<A> {
         }
     }
 
-    /// Its entries as they were lowered, in the tables' layout order.
-    pub(super) fn entries_in_layout(&self) -> Vec<Entry<A>> {
+    /// Its entries as they were lowered (for tests that rebuild from them).
+    #[cfg(test)]
+    pub(super) fn unpacked_entries(&self) -> Vec<Entry<A>> {
         self.entries
             .iter()
             .zip(&self.columns)
