@@ -146,9 +146,7 @@ impl V6 {
             lo: x as u64,
         }
     }
-}
 
-impl V6 {
     /// The `u128` it holds.
     #[inline(always)]
     pub(super) fn get(self) -> u128 {
