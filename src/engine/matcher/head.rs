@@ -259,8 +259,8 @@ impl<A: Bits> Head<A> {
         let unpacked = |i: usize| {
             c.entries
                 .get(i)
-                .zip(c.columns.get(i))
-                .map(|(s, &w)| unpack(s, w))
+                .zip(c.columns.word(i))
+                .map(|(s, w)| unpack(s, w))
         };
         let spread: Vec<Entry<A>> = (0..n)
             .step_by((n / 512).max(1))

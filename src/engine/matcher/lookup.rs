@@ -4,7 +4,7 @@
 use super::bits::{Bits, V6};
 use super::layout::Index;
 use super::table::{
-    column_admits, filter_has, hash_folded, pd_word, place, Classifier, Group, Query, Table, LANES,
+    filter_has, hash_folded, pd_word, place, Classifier, Group, Query, Table, COLUMN_LANES, LANES,
 };
 use super::Matcher;
 use crate::model::Packet;
@@ -180,8 +180,10 @@ impl<A: Bits> Classifier<A> {
     }
 
     /// Scans one bucket. Entries are by order: the first that matches is the bucket's best,
-    /// and once one cannot beat the match, none after it can. The column of protocols and
-    /// destination ports skips most entries without touching them.
+    /// and once one cannot beat the match, none after it can. The columns of protocols and
+    /// destination ports, tested eight at a time
+    /// ([`Columns::admits`](super::table::Columns::admits)), skip most entries
+    /// without touching them.
     #[inline(always)]
     fn scan<const COUNT: bool>(
         &self,
@@ -203,24 +205,46 @@ impl<A: Bits> Classifier<A> {
             return;
         }
         let end = start + usize::from(len);
-        let bucket = self.entries.get(start..end).unwrap_or(&[]);
-        let columns = self.columns.get(start..end).unwrap_or(&[]);
-        for (&w, e) in columns.iter().zip(bucket) {
+        // The counted work is one per column word up to where the scan stops, as if they
+        // were tested one at a time (the model the layout choices were tuned on).
+        let stop = |at: usize, best: &mut Best| {
             if COUNT {
-                best.work += 1;
+                best.work += (at + 1 - start) as u64;
             }
-            if !column_admits(w, q.proto, q.dport) {
-                continue;
-            }
+        };
+        // Whether the admitted entry `at` ends the scan, and the match it makes.
+        let ends = |at: usize, best: &mut Best| {
+            let Some(e) = self.entries.get(at) else {
+                return true;
+            };
             if e.order >= best.order {
-                break;
+                return true;
             }
             if e.matches_rest(q) && !marked(dead, e.rule) {
                 best.order = e.order;
                 best.rule = e.rule;
-                break;
+                return true;
             }
+            false
+        };
+        // The first entry alone (its order is read already, and it often decides), then
+        // the rest eight columns at a time.
+        if self.columns.admits_one(start, q.proto, q.dport) && ends(start, best) {
+            return stop(start, best);
         }
+        let mut i = start + 1;
+        while i < end {
+            let mut admitted = self.columns.admits(i, end, q.proto, q.dport);
+            while admitted != 0 {
+                let at = i + admitted.trailing_zeros() as usize;
+                admitted &= admitted - 1;
+                if ends(at, best) {
+                    return stop(at, best);
+                }
+            }
+            i += COLUMN_LANES;
+        }
+        stop(end - 1, best);
     }
 }
 

@@ -49,7 +49,10 @@
 //! sets) that rules out most tables before the two candidate groups are read (their four
 //! tags compared at once as one 64-bit word); a bucket is
 //! scanned only when its first (best) entry can still improve the match, and its first
-//! matching entry is its best. IPv4 and IPv6 packets use separate classifiers (`u32` and
+//! matching entry is its best. A bucket's protocols and destination ports sit in three parallel
+//! `u16` columns: its first entry is tested alone (it often decides), the rest eight at a
+//! time with 128-bit vector operations (the `wide` crate: safe code, SSE2 on x86-64, NEON on
+//! Arm, scalar elsewhere), so a long bucket costs a few instructions per eight entries. IPv4 and IPv6 packets use separate classifiers (`u32` and
 //! `u128` keys, stored as two `u64` halves). A
 //! packet is of one family, so a peer network whose rule's local CIDR or confined family
 //! (ICMP, ICMPv6) is of the other family can match nothing and is not lowered; a query whose
@@ -93,7 +96,7 @@
 //! (shared by the families in proportion to their entries; the address cuts may add 3, the
 //! heads take what is left of 48): among the layouts within budget
 //! the cheapest counted work wins; when none fits, the smallest. Per entry: 24 bytes (IPv4)
-//! plus an 8-byte column word of protocol and destination ports; per bucket ~9 bytes of
+//! plus 6 bytes of columns (protocol and destination ports); per bucket ~9 bytes of
 //! lanes and 1–2 of filter; per table ~80 bytes. Measured by the counting allocator: 37–46
 //! B/rule (38–47 with the fifth round's address cuts) on the fifteen ClassBench sets
 //! (fw2_1k was 212 with 24-byte full-key slots at ≤ 50 % load), 45.4 at 100k generated
@@ -178,7 +181,7 @@
 //! | [`Matcher::compile`] | O(E · T) hash operations (E entries, T tables, T small) |
 //! | [`Matcher::lookup`] | O(T) probes worst case, usually a few; no allocation |
 //! | [`LiveMatcher::insert`], [`LiveMatcher::remove`] | O(log n + overlay) (a binary search, a sorted insert); a rebuild every max(32, n/256) changes |
-//! | memory | O(E): a 24-byte (IPv4) or 48-byte (IPv6) entry per peer network, an 8-byte column word, ~9 bytes of lanes and 1–2 filter bytes per bucket; within 44 bytes per rule when a layout fits |
+//! | memory | O(E): a 24-byte (IPv4) or 48-byte (IPv6) entry per peer network, 6 bytes of columns, ~9 bytes of lanes and 1–2 filter bytes per bucket; within 44 bytes per rule when a layout fits |
 
 mod bits;
 mod build;

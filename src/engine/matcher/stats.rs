@@ -236,13 +236,14 @@ fn generated_set_tables() {
                     }
                     let s = g.starts[l] as usize;
                     let range = s..s + usize::from(g.lens[l]);
-                    let (entries, columns) = (&c.entries[range.clone()], &c.columns[range]);
-                    if entries[0].order >= best {
+                    if c.entries[s].order >= best {
                         continue;
                     }
                     // As `scan`: until an admitted entry that matches or cannot improve.
-                    for (&w, e) in columns.iter().zip(entries) {
+                    for i in range {
                         scanned[ti] += 1;
+                        let e = &c.entries[i];
+                        let w = c.columns.word(i).expect("a column per entry");
                         if super::table::column_admits(w, q.proto, q.dport)
                             && (e.order >= best || e.matches_rest(&q))
                         {

@@ -4,6 +4,7 @@
 use super::bits::Bits;
 use super::head::Head;
 use super::pre::Pre;
+use wide::u16x8;
 
 /// One rule's peer network (of one family) with the rest of its fields, ready to match.
 #[derive(Debug, Clone, Copy)]
@@ -88,8 +89,9 @@ pub(super) fn pack_column<A: Bits>(e: &Entry<A>) -> u64 {
     u64::from(ports) | u64::from(e.proto) << 32 | pmask << 40
 }
 
-/// Whether a packet's protocol and destination port pass a column word ([`pack_column`]).
-#[inline(always)]
+/// Whether a packet's protocol and destination port pass a column word ([`pack_column`]):
+/// what [`Columns::admits`] computes for eight at once.
+#[cfg(test)]
 pub(super) fn column_admits(w: u64, proto: u8, port: u16) -> bool {
     // Truncations intended: the fields of the packed word.
     let d = w as u32;
@@ -97,8 +99,105 @@ pub(super) fn column_admits(w: u64, proto: u8, port: u16) -> bool {
         && ((w >> 32) as u8 ^ proto) & (w >> 40) as u8 == 0
 }
 
-/// Entries split into their stored parts and column words ([`pack_column`]).
-pub(super) fn split_entries<A: Bits>(entries: &[Entry<A>]) -> (Vec<Stored<A>>, Vec<u64>) {
+/// Lanes [`Columns::admits`] tests at once.
+pub(super) const COLUMN_LANES: usize = 8;
+
+/// The entries' protocols and destination ports as three parallel columns, so that a
+/// bucket's are tested [`COLUMN_LANES`] at a time (the compiler turns [`Columns::admits`]
+/// into a few 128-bit vector operations) before any entry is read: the port interval's
+/// start, its length, and the protocol with its mask (`0xFF`, or 0 when the rule matches
+/// every protocol) in the high byte.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Columns {
+    // INVARIANT: the three have one length, `COLUMN_LANES - 1` more than there are
+    // entries: every range of lanes that starts at an entry can be read whole.
+    start: Vec<u16>,
+    span: Vec<u16>,
+    proto: Vec<u16>,
+}
+
+impl Columns {
+    /// The columns of column words ([`pack_column`]).
+    pub(super) fn from_words(words: impl ExactSizeIterator<Item = u64>) -> Columns {
+        let n = words.len() + COLUMN_LANES - 1;
+        let mut c = Columns {
+            start: Vec::with_capacity(n),
+            span: Vec::with_capacity(n),
+            proto: Vec::with_capacity(n),
+        };
+        for w in words {
+            // Truncations intended: the fields of the packed word.
+            c.start.push((w >> 16) as u16);
+            c.span.push(w as u16);
+            c.proto.push((w >> 32) as u16);
+        }
+        // The padding lanes are never reported ([`Columns::admits`] masks them off).
+        for _ in 0..COLUMN_LANES - 1 {
+            c.start.push(0);
+            c.span.push(0);
+            c.proto.push(0);
+        }
+        c
+    }
+
+    /// Entry `i`'s column word ([`pack_column`]).
+    pub(super) fn word(&self, i: usize) -> Option<u64> {
+        if i >= self.start.len().saturating_sub(COLUMN_LANES - 1) {
+            return None;
+        }
+        Some(
+            u64::from(*self.span.get(i)?)
+                | u64::from(*self.start.get(i)?) << 16
+                | u64::from(*self.proto.get(i)?) << 32,
+        )
+    }
+
+    /// Whether entry `i`'s protocol and destination ports admit the packet's (what
+    /// [`Columns::admits`] computes for one lane).
+    #[inline(always)]
+    pub(super) fn admits_one(&self, i: usize, proto: u8, port: u16) -> bool {
+        let (Some(&start), Some(&span), Some(&prot)) =
+            (self.start.get(i), self.span.get(i), self.proto.get(i))
+        else {
+            return false;
+        };
+        let x = prot ^ u16::from(proto);
+        port.wrapping_sub(start) <= span && x & (x >> 8) == 0
+    }
+
+    /// The entries among `i .. i + COLUMN_LANES` (and before `end`) whose protocol and
+    /// destination ports admit the packet's, as bit `k` for entry `i + k`.
+    #[inline(always)]
+    pub(super) fn admits(&self, i: usize, end: usize, proto: u8, port: u16) -> u32 {
+        let lanes = |v: &[u16]| -> u16x8 {
+            u16x8::new(
+                v.get(i..i + COLUMN_LANES)
+                    .and_then(|s| s.try_into().ok())
+                    .unwrap_or([0; COLUMN_LANES]),
+            )
+        };
+        // A lane admits when `port - start <= span` (wrapping), i.e. `port - start`
+        // saturated down by `span` is 0, and when the protocol's bits under its mask agree.
+        let over = (u16x8::splat(port) - lanes(&self.start)).saturating_sub(lanes(&self.span));
+        let x = lanes(&self.proto) ^ u16x8::splat(u16::from(proto));
+        let refused: u16x8 = over | (x & (x >> 8u16));
+        let mut m = refused.simd_eq(u16x8::ZERO).to_bitmask();
+        let left = end.saturating_sub(i);
+        if left < COLUMN_LANES {
+            m &= (1u32 << left) - 1;
+        }
+        m
+    }
+
+    /// Heap bytes of the columns.
+    pub(super) fn heap_bytes(&self) -> usize {
+        (self.start.capacity() + self.span.capacity() + self.proto.capacity())
+            * std::mem::size_of::<u16>()
+    }
+}
+
+/// Entries split into their stored parts and columns ([`Columns`]).
+pub(super) fn split_entries<A: Bits>(entries: &[Entry<A>]) -> (Vec<Stored<A>>, Columns) {
     let stored = entries
         .iter()
         .map(|e| Stored {
@@ -112,7 +211,7 @@ pub(super) fn split_entries<A: Bits>(entries: &[Entry<A>]) -> (Vec<Stored<A>>, V
             local_len: e.local_len,
         })
         .collect();
-    (stored, entries.iter().map(pack_column).collect())
+    (stored, Columns::from_words(entries.iter().map(pack_column)))
 }
 
 /// The entry a stored entry and its column word came from.
@@ -254,9 +353,9 @@ pub(super) struct Classifier<A: Bits> {
     pub(super) tables: Vec<Table<A>>,
     // INVARIANT: every slot's range lies inside `entries`, sorted by order within a range.
     pub(super) entries: Vec<Stored<A>>,
-    // INVARIANT: `columns[i]` is `entries[i]`'s protocol and destination ports
-    // ([`pack_column`]): a compact column scanned before the entries themselves.
-    pub(super) columns: Vec<u64>,
+    // INVARIANT: entry `i` of `columns` is `entries[i]`'s protocol and destination ports
+    // ([`Columns`]), scanned before the entries themselves.
+    pub(super) columns: Columns,
     /// The tables by peer address (empty unless built, see [`Pre`]).
     pub(super) pre: Pre,
     /// The first entries in order as bit vectors, looked up before the tables (empty
@@ -277,7 +376,7 @@ impl<A: Bits> Classifier<A> {
     pub(super) fn from_split(
         tables: Vec<Table<A>>,
         entries: Vec<Stored<A>>,
-        columns: Vec<u64>,
+        columns: Columns,
     ) -> Classifier<A> {
         Classifier {
             tables,
@@ -293,8 +392,8 @@ impl<A: Bits> Classifier<A> {
     pub(super) fn unpacked_entries(&self) -> Vec<Entry<A>> {
         self.entries
             .iter()
-            .zip(&self.columns)
-            .map(|(s, &w)| unpack(s, w))
+            .enumerate()
+            .filter_map(|(i, s)| Some(unpack(s, self.columns.word(i)?)))
             .collect()
     }
 
@@ -311,8 +410,107 @@ impl<A: Bits> Classifier<A> {
                 })
                 .sum::<usize>()
             + self.entries.capacity() * std::mem::size_of::<Stored<A>>()
-            + self.columns.capacity() * std::mem::size_of::<u64>()
+            + self.columns.heap_bytes()
             + self.pre.heap_bytes()
             + self.head.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic stream of test numbers (splitmix64).
+    fn numbers(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let z = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+    }
+
+    fn entry(dport_lo: u16, dport_hi: u16, proto: u8, any: bool) -> Entry<u32> {
+        Entry {
+            order: 0,
+            rule: 0,
+            peer: 0,
+            local: 0,
+            dport_lo,
+            dport_hi,
+            sport_lo: 0,
+            sport_hi: u16::MAX,
+            peer_len: 0,
+            local_len: 0,
+            proto,
+            flags: if any { ANY_PROTO } else { 0 },
+        }
+    }
+
+    /// Eight lanes at a time, the tail masked off, agree with one column word at a time,
+    /// on random intervals and at the edges of the port space and of the protocol byte.
+    #[test]
+    fn columns_admit_exactly_what_each_word_admits() {
+        let mut next = numbers(7);
+        let ports = [0u16, 1, 79, 80, 81, 1023, 1024, 65534, 65535];
+        let mut entries = vec![
+            entry(0, u16::MAX, 0, true),
+            entry(0, 0, 0, false),
+            entry(u16::MAX, u16::MAX, 255, false),
+            entry(80, 80, 6, false),
+            entry(1, 1023, 17, false),
+        ];
+        for _ in 0..200 {
+            // Truncations intended: random fields.
+            let (a, b) = (next() as u16, next() as u16);
+            let mut port = |x: u16| {
+                if next().is_multiple_of(3) {
+                    ports[usize::from(x) % 9]
+                } else {
+                    x
+                }
+            };
+            let (a, b) = (port(a), port(b));
+            let protos = [0u8, 1, 6, 17, 58, 255];
+            let proto = protos[(next() % 6) as usize];
+            entries.push(entry(a.min(b), a.max(b), proto, next().is_multiple_of(4)));
+        }
+        let (stored, columns) = split_entries(&entries);
+        assert_eq!(stored.len(), entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(columns.word(i), Some(pack_column(e)));
+        }
+        assert_eq!(columns.word(entries.len()), None);
+        for q in 0..400 {
+            let proto = [0u8, 1, 6, 17, 58, 255, next() as u8][q % 7];
+            let port = if q % 2 == 0 {
+                ports[q % 9]
+            } else {
+                next() as u16
+            };
+            // Every start and every end, so that every tail length is met.
+            let start = (next() as usize) % entries.len();
+            let end = (start + 1 + (next() as usize) % 20).min(entries.len());
+            let mut i = start;
+            while i < end {
+                let got = columns.admits(i, end, proto, port);
+                for k in 0..COLUMN_LANES {
+                    if i + k < end {
+                        assert_eq!(got >> k & 1 == 1, columns.admits_one(i + k, proto, port));
+                    }
+                    let want = entries.get(i + k).is_some_and(|e| {
+                        i + k < end
+                            && (e.dport_lo..=e.dport_hi).contains(&port)
+                            && (!e.proto_exact() || e.proto == proto)
+                    });
+                    assert_eq!(
+                        want,
+                        i + k < end && column_admits(pack_column(&entries[i + k]), proto, port)
+                    );
+                    assert_eq!(got >> k & 1 == 1, want, "entry {}, port {port}", i + k);
+                }
+                i += COLUMN_LANES;
+            }
+        }
     }
 }
