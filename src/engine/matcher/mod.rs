@@ -258,6 +258,14 @@ impl Matcher {
     /// Compiles a rule list. Fails only when the list (or its peer networks) exceeds what
     /// 32-bit indexes address.
     pub fn compile(rules: &[EngineRule]) -> Result<Matcher, CompileError> {
+        Matcher::compile_in_order(rules).map(|(m, _)| m)
+    }
+
+    /// [`Matcher::compile`], with the rules' indexes in decision order (rank, drop before
+    /// accept, id bytes, then index), which the compiler sorts anyway.
+    pub(super) fn compile_in_order(
+        rules: &[EngineRule],
+    ) -> Result<(Matcher, Vec<u32>), CompileError> {
         let too_many = || CompileError::TooManyRules(rules.len());
         if rules.len() >= u32::MAX as usize {
             return Err(too_many());
@@ -289,11 +297,12 @@ impl Matcher {
             .saturating_sub(v4.heap_bytes() + v6.heap_bytes());
         v4.choose_heads(&mut room);
         v6.choose_heads(&mut room);
-        Ok(Matcher {
+        let m = Matcher {
             v4,
             v6,
             rules: rules.len(),
-        })
+        };
+        Ok((m, sorted))
     }
 
     /// The number of rules compiled.

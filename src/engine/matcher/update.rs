@@ -373,23 +373,60 @@ impl LiveMatcher {
 impl Base {
     /// Compiles rules named by increasing handles.
     fn build(rules: Vec<EngineRule>, handles: Vec<u32>) -> Result<Base, UpdateError> {
-        let matcher = Matcher::compile(&rules).map_err(UpdateError::Compile)?;
-        // INVARIANT: fewer than u32::MAX rules (checked by the callers).
-        let mut sorted: Vec<u32> = (0..rules.len() as u32).collect();
-        sorted.sort_by(|&a, &b| {
-            let k = |i: u32| {
-                rules
-                    .get(i as usize)
-                    .zip(handles.get(i as usize))
-                    .map(|(r, &h)| key(r, h))
-            };
-            k(a).cmp(&k(b))
-        });
+        // The compiler's decision order breaks the last ties by index, which orders as the
+        // handles do: it is the order of `key`.
+        let (matcher, sorted) = Matcher::compile_in_order(&rules).map_err(UpdateError::Compile)?;
+        debug_assert!(handles.is_sorted());
         Ok(Base {
             rules,
             handles,
             sorted,
             matcher,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The base's rules in decision order, taken from the compiler, are those sorted by
+    /// `key` with the handles — after a rebuild too, where the handles have gaps — with ids
+    /// that tie past their first sixteen bytes, prefixes of one another and NUL bytes.
+    #[test]
+    fn the_base_order_is_the_key_order() {
+        let ids = [
+            "sgr-0123456789abZ",
+            "sgr-0123456789ab",
+            "sgr-0123456789ab\0",
+            "sgr-0123456789abA",
+            "sgr",
+            "sgr\0",
+            "",
+        ];
+        let mut rules = crate::generate::generate(300, 9);
+        for (i, r) in rules.iter_mut().enumerate() {
+            r.id = ids[i % ids.len()].into();
+            r.rank = 1 + (i as u32 / 7) % 3;
+        }
+        let extra: Vec<EngineRule> = rules.iter().step_by(5).cloned().collect();
+        let mut live = LiveMatcher::new(rules).unwrap();
+        let check = |live: &LiveMatcher| {
+            let b = &live.base;
+            let mut want: Vec<u32> = (0..b.rules.len() as u32).collect();
+            want.sort_by(|&x, &y| {
+                let k = |i: u32| key(&b.rules[i as usize], b.handles[i as usize]);
+                k(x).cmp(&k(y))
+            });
+            assert_eq!(b.sorted, want);
+        };
+        check(&live);
+        for (k, r) in extra.into_iter().enumerate() {
+            live.insert(r).unwrap();
+            live.remove(k * 3).unwrap();
+        }
+        live.rebuild().unwrap();
+        assert!(live.base.handles.windows(2).any(|w| w[1] - w[0] > 1));
+        check(&live);
     }
 }
