@@ -49,10 +49,11 @@
 //! sets) that rules out most tables before the two candidate groups are read (their four
 //! tags compared at once as one 64-bit word); a bucket is
 //! scanned only when its first (best) entry can still improve the match, and its first
-//! matching entry is its best. A bucket's protocols and destination ports sit in three parallel
-//! `u16` columns: its first entry is tested alone (it often decides), the rest eight at a
-//! time with 128-bit vector operations (the `wide` crate: safe code, SSE2 on x86-64, NEON on
-//! Arm, scalar elsewhere), so a long bucket costs a few instructions per eight entries. IPv4 and IPv6 packets use separate classifiers (`u32` and
+//! matching entry is its best. A bucket's protocols and destination ports sit in three
+//! parallel `u16` columns: its first entry is tested alone (it often decides), the rest
+//! eight at a time with 128-bit vector operations (the `wide` crate: safe code, SSE2 on
+//! x86-64, NEON on Arm, scalar elsewhere), so a long bucket costs a few instructions per
+//! eight entries. IPv4 and IPv6 packets use separate classifiers (`u32` and
 //! `u128` keys, stored as two `u64` halves). A
 //! packet is of one family, so a peer network whose rule's local CIDR or confined family
 //! (ICMP, ICMPv6) is of the other family can match nothing and is not lowered; a query whose
@@ -154,21 +155,24 @@
 //! 48 B/rule target; a Bloom filter of 8–16 instead of 16–32 bits per key — +1–6 %
 //! instructions, needed for generated 100k to stay under 48 B/rule, kept.
 //!
-//! **Limits** (honest): on ClassBench the lookup visits 1.4–4.5 tables and costs 400–840
+//! **Limits** (honest): on ClassBench the lookup visits 1.4–4.3 tables and costs 420–760
 //! instructions (the sets keep 6–27 tuples and spread their best matches uniformly over the
 //! rule list, so early termination helps less than on security-group sets): ~31 per table
-//! the filter rules out, ~90 per table it lets through, the rest the bucket scans (port
-//! column first). Side by side with TupleMerge, PartitionSort and CutSplit on this machine it
-//! is 1.20–5.24× the best of them (median 1.41×, fifth round in `benches/README.md`; the
-//! 10k sets 3.6–5.2×, the 1k sets 1.2–1.5×), short of 3× on the 1k sets, where CutSplit's
-//! decision tree is close behind. The fourth round's peer-address pre-classification cut the
-//! tables probed by half or more (fw2_1k 8.56 → 1.74) but its binary search cost about what
-//! the skipped probes did; the fifth round's cheaper search and local-address cuts take 6–29 %
-//! off the wall time on 9 of the 15 sets, within noise on 5, acl3_1k 26 % slower (see `pre`).
-//! On the generated sets a lookup probes ~4 tables and scans 30–40 column words (the first
-//! tables hold the strongest rules, and a bucket of a /16 peer or of wildcards is long):
-//! 4.4 M lookups/s at 100k, 5.4 M/s at 1M. Tried and dropped in the fifth round (slower on
-//! every set measured, `benches/README.md`): a branch-free chunked column scan, lookups of 8
+//! the filter rules out, ~90 per table it lets through, the rest the bucket scans (the port
+//! columns first). Side by side with TupleMerge, PartitionSort and CutSplit on this machine
+//! it is 1.09–2.43× the best of them (median 1.45×, seventh round in `benches/README.md`;
+//! the fifth round's 3.6–5.2× on the 10k sets came from a loaded machine, which slows the
+//! peers' cache-hungry trees more), short of 3× on every set: CutSplit's decision tree is
+//! close behind on the 1k sets (fw2_1k 1.09×). The fourth round's peer-address
+//! pre-classification cut the tables probed by half or more (fw2_1k 8.56 → 1.74) but its
+//! binary search cost about what the skipped probes did; the fifth round's cheaper search
+//! and local-address cuts take 6–29 % off the wall time on 9 of the 15 sets, within noise on
+//! 5, acl3_1k 26 % slower (see `pre`). Before the head, on the generated sets a lookup probed
+//! ~4 tables and scanned 30–40 column words (the first tables hold the strongest rules, and a
+//! bucket of a /16 peer or of wildcards is long): 4.4 M lookups/s at 100k, 5.4 M/s at 1M;
+//! with it, 22 M/s and 19 M/s (seventh round). Tried and dropped in the fifth round (slower on
+//! every set measured, `benches/README.md`): a branch-free chunked column scan in scalar code
+//! (the vector one of the seventh round is what the scan now does), lookups of 8
 //! packets in lockstep with staged probes, the order in a 12-byte column to stop scans early.
 //! Tried in the third round and dropped: sorting the lowered entries by counting (fewer build
 //! instructions, no less CPU time), a refitted work model for the layout choice (mixed

@@ -105,8 +105,8 @@ pub(super) const COLUMN_LANES: usize = 8;
 /// The entries' protocols and destination ports as three parallel columns, so that a
 /// bucket's are tested [`COLUMN_LANES`] at a time (the compiler turns [`Columns::admits`]
 /// into a few 128-bit vector operations) before any entry is read: the port interval's
-/// start, its length, and the protocol with its mask (`0xFF`, or 0 when the rule matches
-/// every protocol) in the high byte.
+/// start, its span (end minus start), and the protocol with its mask (`0xFF`, or 0 when the
+/// rule matches every protocol) in the high byte.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Columns {
     // INVARIANT: the three have one length, `COLUMN_LANES - 1` more than there are
