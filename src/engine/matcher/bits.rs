@@ -57,9 +57,10 @@ impl Bits for u32 {
     const WIDTH: u8 = 32;
     #[inline(always)]
     fn mask(len: u8) -> u32 {
-        u32::MAX
-            .checked_shl(32u32.saturating_sub(u32::from(len)))
-            .unwrap_or(0)
+        // The low half of a 64-bit shift by 0..=32 (never past 63): three instructions and
+        // no test for the shift by 32 that `u32`'s own shift would need (`/0` gives 0).
+        // Truncation intended.
+        (u64::MAX << (32u32.saturating_sub(u32::from(len)) & 63)) as u32
     }
     #[inline(always)]
     fn and(self, other: u32) -> u32 {
@@ -226,6 +227,12 @@ mod tests {
         assert_eq!(u32::mask(0), 0);
         assert_eq!(u32::mask(8), 0xFF00_0000);
         assert_eq!(u32::mask(32), u32::MAX);
+        // Every length (and past the width: the whole mask), against the leading ones.
+        for len in 0..=u8::MAX {
+            let ones = u32::from(len).min(32);
+            assert_eq!(u32::mask(len).leading_ones(), ones, "/{len}");
+            assert_eq!(u32::mask(len).count_ones(), ones, "/{len}");
+        }
         assert_eq!(u128::mask(0), 0);
         assert_eq!(u128::mask(128), u128::MAX);
         assert_eq!(u128::mask(1), 1 << 127);

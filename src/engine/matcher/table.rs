@@ -72,10 +72,10 @@ impl<A: Bits> Stored<A> {
     /// Whether the fields the column word leaves out match (source ports and addresses).
     #[inline(always)]
     pub(super) fn matches_rest(&self, k: &Query<A>) -> bool {
-        self.sport_lo <= k.sport
-            && k.sport <= self.sport_hi
-            && k.peer.and(A::mask(self.peer_len)) == self.peer
+        k.peer.and(A::mask(self.peer_len)) == self.peer
             && k.local.and(A::mask(self.local_len)) == self.local
+            && self.sport_lo <= k.sport
+            && k.sport <= self.sport_hi
     }
 }
 
