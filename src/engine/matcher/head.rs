@@ -262,9 +262,14 @@ impl<A: Bits> Head<A> {
                 .zip(c.columns.word(i))
                 .map(|(s, w)| unpack(s, w))
         };
+        // With interval sets, the packets their entries make count too (the tables hold
+        // only the entries the sets leave, often a few wildcards).
+        let sets = c.isets.entries();
+        let all = n + sets.len();
         let spread: Vec<Entry<A>> = (0..n)
-            .step_by((n / 512).max(1))
+            .step_by((all / 512).max(1))
             .filter_map(unpacked)
+            .chain(sets.iter().step_by((all / 512).max(1)).copied())
             .collect();
         let samples = sample_queries(&spread);
         if samples.is_empty() {
@@ -292,7 +297,17 @@ impl<A: Bits> Head<A> {
             let work: u64 = samples
                 .iter()
                 .zip(&plain)
-                .map(|(q, &p)| head.work() + if head.first(q, &[]).is_some() { 0 } else { p })
+                .map(|(q, &p)| {
+                    // The interval sets are searched before the head in any case.
+                    let (mut order, mut rule) = (u32::MAX, u32::MAX);
+                    let sets = c.isets.search::<true>(q, &[], &mut order, &mut rule);
+                    head.work()
+                        + if head.first(q, &[]).is_some() {
+                            sets
+                        } else {
+                            p
+                        }
+                })
                 .sum();
             if work < best.0 {
                 best = (work, head);

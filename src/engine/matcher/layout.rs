@@ -2,7 +2,12 @@
 //! per classifier, and the optional split of a family's index by protocol class.
 
 use super::bits::Bits;
+use super::iset::{by_end, disjoint, Field, ISets, Set, MAX_SETS};
 use super::table::{Classifier, Entry, Query, ANY_PROTO};
+
+/// Entry counts up to which interval sets ([`ISets`]) are tried (their entries are
+/// indexed by 16 bits; each count tried is a build of the tables left).
+const ISETS_UP_TO: usize = 60_000;
 
 /// How tables are formed: the granularity new tables round prefix lengths down to, and the
 /// most entries one bucket may hold before an entry must look for (or open) another table.
@@ -85,12 +90,142 @@ pub(super) fn sample_queries<A: Bits>(entries: &[Entry<A>]) -> Vec<Query<A>> {
         .collect()
 }
 
+/// Up to `k` interval sets of `entries` (sorted by order), taken greedily: each the largest
+/// subset of the entries left whose networks of one address are pairwise disjoint
+/// ([`disjoint`]), of the address that gives the larger (at most two sets per address), as
+/// indexes into `entries`.
+/// With `prune`, none when even the largest sets left could not hold 90 % of the entries.
+fn greedy_sets<A: Bits>(entries: &[Entry<A>], k: usize, prune: bool) -> Vec<(Field, Vec<usize>)> {
+    let mut sets: Vec<(Field, Vec<usize>)> = Vec::new();
+    let mut is_taken = vec![false; entries.len()];
+    let ends = [Field::Peer, Field::Local].map(|f| (f, by_end(entries, f)));
+    while sets.len() < k {
+        let per_field = |f: Field| sets.iter().filter(|s| s.0 == f).count();
+        let Some((field, taken)) = ends
+            .iter()
+            .filter(|(f, _)| per_field(*f) < 2)
+            .map(|(f, ends)| (*f, disjoint(ends, &is_taken)))
+            .max_by_key(|(f, t)| (t.len(), *f == Field::Peer))
+        else {
+            break;
+        };
+        // No later set is larger (each is the largest among fewer entries), so when even
+        // sets of this size cannot cover 90 % of the entries, none is worth taking.
+        let covered: usize = sets.iter().map(|s| s.1.len()).sum();
+        if taken.is_empty() {
+            break;
+        }
+        if prune && (covered + (k - sets.len()) * taken.len()) * 10 < entries.len() * 9 {
+            return Vec::new();
+        }
+        for &i in &taken {
+            if let Some(t) = is_taken.get_mut(i) {
+                *t = true;
+            }
+        }
+        sets.push((field, taken));
+    }
+    sets
+}
+
+/// The first sets of [`greedy_sets`] as entries, and the entries they leave, in order.
+fn split_sets<A: Bits>(
+    entries: &[Entry<A>],
+    sets: &[(Field, Vec<usize>)],
+) -> (Vec<Set<A>>, Vec<Entry<A>>) {
+    let mut in_set = vec![false; entries.len()];
+    let sets = sets
+        .iter()
+        .map(|(f, taken)| {
+            for &i in taken {
+                if let Some(t) = in_set.get_mut(i) {
+                    *t = true;
+                }
+            }
+            (
+                *f,
+                taken
+                    .iter()
+                    .filter_map(|&i| entries.get(i).copied())
+                    .collect(),
+            )
+        })
+        .collect();
+    let rest = entries
+        .iter()
+        .zip(&in_set)
+        .filter(|(_, &taken)| !taken)
+        .map(|(e, _)| *e)
+        .collect();
+    (sets, rest)
+}
+
 impl<A: Bits> Classifier<A> {
     /// Builds with each candidate layout and keeps the one whose lookups cost least on
     /// sample packets drawn from the entries' own corners (counted work, deterministic)
     /// among those within `budget` heap bytes; when none fits, the smallest.
+    ///
+    /// IPv4 classifiers of at least [`TRY_NONE_BELOW`] entries may also keep interval sets
+    /// ([`ISets`]) in front, the tables built of the entries they leave: of 0 to
+    /// [`MAX_SETS`] sets taken greedily, the count whose sample lookups cost least within
+    /// the budget.
     fn build(mut entries: Vec<Entry<A>>, budget: usize) -> Classifier<A> {
         entries.sort_by_key(|e| e.order);
+        if A::WIDTH != 32 || entries.len() < TRY_NONE_BELOW || entries.len() > ISETS_UP_TO {
+            return Self::build_tables(entries, budget);
+        }
+        let samples = sample_queries(&entries);
+        // The pre-classification's searches count too: the leftover tables' may differ.
+        let cost = |c: &Classifier<A>| -> u64 {
+            samples
+                .iter()
+                .map(|q| c.work(q) + c.pre.search_work())
+                .sum()
+        };
+        let plain = Self::build_tables(entries.clone(), budget);
+        let mut best = (cost(&plain), plain);
+        let greedy = greedy_sets(&entries, MAX_SETS, true);
+        for k in 1..=greedy.len() {
+            let (sets, rest) = split_sets(&entries, greedy.get(..k).unwrap_or(&[]));
+            // The last set holds a few entries: its search would save little.
+            if sets.last().is_some_and(|s| s.1.len() * 20 < entries.len()) {
+                break;
+            }
+            // Only sets that leave few entries to the tables pay for their searches
+            // (measured: at 70–90 % of the entries in the sets, lookups did more work than
+            // without them, on every ClassBench set tried).
+            if rest.len() * 10 > entries.len() {
+                continue;
+            }
+            let isets = ISets::new(&sets);
+            if !isets.is_built() {
+                break;
+            }
+            let mut c = Self::build_tables(rest, budget.saturating_sub(isets.heap_bytes()));
+            c.isets = isets;
+            if c.heap_bytes() > budget {
+                break;
+            }
+            let work = cost(&c);
+            if work < best.0 {
+                best = (work, c);
+            }
+        }
+        best.1
+    }
+
+    /// A classifier of `k` interval sets taken greedily ([`greedy_sets`]) and tables of
+    /// the rest, whatever its cost (for tests).
+    #[cfg(test)]
+    pub(super) fn with_sets(entries: &[Entry<A>], k: usize) -> Classifier<A> {
+        let (sets, rest) = split_sets(entries, &greedy_sets(entries, k, false));
+        let mut c = Self::build_tables(rest, usize::MAX);
+        c.isets = ISets::new(&sets);
+        c
+    }
+
+    /// [`Classifier::build`] without interval sets: the tables and the pre-classification.
+    fn build_tables(entries: Vec<Entry<A>>, budget: usize) -> Classifier<A> {
         let layouts: &[Params] =
             if entries.len() < TRY_NONE_BELOW || entries.len() > TRY_LARGE_UP_TO {
                 &LAYOUTS[..1]

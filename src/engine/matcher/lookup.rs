@@ -59,17 +59,51 @@ impl<A: Bits> Classifier<A> {
         q: &Query<A>,
         dead: &[u64],
     ) -> (Option<(u32, u32)>, u64) {
+        if self.isets.is_built() {
+            self.search_in::<COUNT, true>(q, dead)
+        } else {
+            self.search_in::<COUNT, false>(q, dead)
+        }
+    }
+
+    /// The search, with the interval sets' candidates first when `SETS`: the head and the
+    /// tables then run only while they can still beat the sets' match.
+    #[inline(always)]
+    fn search_in<const COUNT: bool, const SETS: bool>(
+        &self,
+        q: &Query<A>,
+        dead: &[u64],
+    ) -> (Option<(u32, u32)>, u64) {
         let mut best = Best {
             order: u32::MAX,
             rule: u32::MAX,
             work: 0,
         };
+        if SETS {
+            best.work += self
+                .isets
+                .search::<COUNT>(q, dead, &mut best.order, &mut best.rule);
+            // The sets' match may already beat every table (then neither the head nor the
+            // cuts need a search).
+            if self
+                .tables
+                .first()
+                .is_none_or(|t| t.min_order >= best.order)
+            {
+                let found = (best.rule != u32::MAX).then_some((best.order, best.rule));
+                return (found, best.work);
+            }
+        }
         if self.head.is_built() {
             if COUNT {
                 best.work += self.head.work();
             }
-            // The head is a prefix of the order: its match beats every table's.
+            // The head is a prefix of the tables' order: its match beats every table's, and
+            // the sets' when it is better.
             if let Some(found) = self.head.first(q, dead) {
+                if SETS && found.0 > best.order {
+                    return (Some((best.order, best.rule)), best.work);
+                }
                 return (Some(found), best.work);
             }
         }

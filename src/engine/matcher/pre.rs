@@ -82,17 +82,17 @@ pub(super) struct Cuts {
 
 impl Cuts {
     /// Heap bytes.
-    fn heap_bytes(&self) -> usize {
+    pub(super) fn heap_bytes(&self) -> usize {
         (self.starts.len() + self.sets.len()) * 4 + self.jump.len() * 2
     }
 
     /// Whether it was built.
-    fn is_built(&self) -> bool {
+    pub(super) fn is_built(&self) -> bool {
         !self.starts.is_empty()
     }
 
     /// The halving steps of a search after the jump.
-    fn steps(&self) -> u32 {
+    pub(super) fn steps(&self) -> u32 {
         usize::BITS - self.step.leading_zeros()
     }
 
@@ -105,7 +105,7 @@ impl Cuts {
     /// start, then a branch-free lower bound in the block — a fixed number of halving steps
     /// for the classifier (its loop branch is predictable), each a conditional move.
     #[inline(always)]
-    fn set(&self, x: u32) -> u32 {
+    pub(super) fn set(&self, x: u32) -> u32 {
         let s = &*self.starts;
         let mut base = self
             .jump
@@ -147,9 +147,25 @@ impl Cuts {
             }
             out = next;
         }
-        if out.iter().all(|p| p.1 & all == all) || out.len() > usize::from(u16::MAX) {
+        if out.iter().all(|p| p.1 & all == all) {
             return Cuts::default();
         }
+        let cuts = Cuts::from_intervals(&out, bits);
+        if cuts.heap_bytes() > max_bytes {
+            return Cuts::default();
+        }
+        cuts
+    }
+
+    /// The cuts of intervals as they are (`(start, value)`, the starts strictly increasing
+    /// from 0), with a jump table of `bits` top address bits (1 to 16); empty when there are
+    /// none or more than `u16::MAX`.
+    pub(super) fn from_intervals(out: &[(u32, u32)], bits: u32) -> Cuts {
+        let bits = bits.clamp(1, 16);
+        if out.is_empty() || out.len() > usize::from(u16::MAX) {
+            return Cuts::default();
+        }
+        let jump_len = (1usize << bits) + 1;
         let mut starts: Vec<u32> = out.iter().map(|p| p.0).collect();
         let mut sets: Vec<u32> = out.iter().map(|p| p.1).collect();
         let shift = 32 - bits;
@@ -172,20 +188,16 @@ impl Cuts {
         let step = span.next_power_of_two() / 2;
         // Reached only by the last address, which the last interval holds.
         let pad = (2 * step).saturating_sub(1);
-        let last_set = sets.last().copied().unwrap_or(all);
+        let last_set = sets.last().copied().unwrap_or(u32::MAX);
         starts.extend(std::iter::repeat_n(u32::MAX, pad));
         sets.extend(std::iter::repeat_n(last_set, pad));
-        let cuts = Cuts {
+        Cuts {
             starts: starts.into(),
             sets: sets.into(),
             jump: jump.into(),
             shift,
             step,
-        };
-        if cuts.heap_bytes() > max_bytes {
-            return Cuts::default();
         }
-        cuts
     }
 }
 
@@ -299,6 +311,16 @@ impl Pre {
     /// Heap bytes.
     pub(super) fn heap_bytes(&self) -> usize {
         self.peer.heap_bytes() + self.local.heap_bytes()
+    }
+
+    /// The counted work of its searches (4 per table probed, about 35 instructions): 1 per
+    /// address searched plus 1 per halving step (8 instructions each).
+    pub(super) fn search_work(&self) -> u64 {
+        [&self.peer, &self.local]
+            .iter()
+            .filter(|c| c.is_built())
+            .map(|c| 1 + u64::from(c.steps()))
+            .sum()
     }
 
     /// Whether either address's cuts were kept.

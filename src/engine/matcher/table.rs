@@ -3,6 +3,7 @@
 
 use super::bits::Bits;
 use super::head::Head;
+use super::iset::ISets;
 use super::pre::Pre;
 use wide::u16x8;
 
@@ -361,6 +362,9 @@ pub(super) struct Classifier<A: Bits> {
     /// The first entries in order as bit vectors, looked up before the tables (empty
     /// unless built, see [`Head`]).
     pub(super) head: Head<A>,
+    /// Sets of entries disjoint in one address, searched before the head and the tables
+    /// (IPv4; empty unless built, see [`ISets`]). The tables hold the other entries.
+    pub(super) isets: ISets<A>,
 }
 
 impl<A: Bits> Classifier<A> {
@@ -382,6 +386,7 @@ impl<A: Bits> Classifier<A> {
             tables,
             pre: Pre::default(),
             head: Head::default(),
+            isets: ISets::default(),
             entries,
             columns,
         }
@@ -394,6 +399,7 @@ impl<A: Bits> Classifier<A> {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| Some(unpack(s, self.columns.word(i)?)))
+            .chain(self.isets.entries().iter().copied())
             .collect()
     }
 
@@ -413,6 +419,7 @@ impl<A: Bits> Classifier<A> {
             + self.columns.heap_bytes()
             + self.pre.heap_bytes()
             + self.head.heap_bytes()
+            + self.isets.heap_bytes()
     }
 }
 
