@@ -285,6 +285,14 @@ impl<A: Bits> Head<A> {
         firsts.sort_by_key(order);
         let first: Vec<Entry<A>> = firsts.into_iter().filter_map(unpacked).collect();
         let plain: Vec<u64> = samples.iter().map(|q| c.search::<true>(q, &[]).1).collect();
+        // The interval sets are searched before the head in any case: their work per sample.
+        let set_work: Vec<u64> = samples
+            .iter()
+            .map(|q| {
+                let (mut order, mut rule) = (u32::MAX, u32::MAX);
+                c.isets.search::<true>(q, &[], &mut order, &mut rule)
+            })
+            .collect();
         let mut best: (u64, Head<A>) = (plain.iter().sum(), Head::default());
         let mut last = 0;
         for size in SIZES {
@@ -296,18 +304,8 @@ impl<A: Bits> Head<A> {
             last = head.len();
             let work: u64 = samples
                 .iter()
-                .zip(&plain)
-                .map(|(q, &p)| {
-                    // The interval sets are searched before the head in any case.
-                    let (mut order, mut rule) = (u32::MAX, u32::MAX);
-                    let sets = c.isets.search::<true>(q, &[], &mut order, &mut rule);
-                    head.work()
-                        + if head.first(q, &[]).is_some() {
-                            sets
-                        } else {
-                            p
-                        }
-                })
+                .zip(plain.iter().zip(&set_work))
+                .map(|(q, (&p, &s))| head.work() + if head.first(q, &[]).is_some() { s } else { p })
                 .sum();
             if work < best.0 {
                 best = (work, head);

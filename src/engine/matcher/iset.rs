@@ -21,7 +21,7 @@
 
 use super::bits::Bits;
 use super::lookup::marked;
-use super::pre::Cuts;
+use super::pre::{span, Cuts, Field};
 use super::table::{Entry, Query};
 
 /// The most sets a classifier keeps (two per address).
@@ -40,15 +40,6 @@ const CANDIDATE_WORK: u64 = 2;
 
 /// One interval set: the address its networks are disjoint in, and its entries.
 pub(super) type Set<A> = (Field, Vec<Entry<A>>);
-
-/// Which address a set's networks are disjoint in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Field {
-    /// The peer address.
-    Peer,
-    /// The local address.
-    Local,
-}
 
 /// A classifier's interval sets, boxed: a classifier without them carries one word.
 #[derive(Debug, Clone)]
@@ -74,14 +65,11 @@ struct Sets<A: Bits> {
 }
 
 /// An entry's network of an address as an inclusive interval (IPv4).
-fn span<A: Bits>(e: &Entry<A>, field: Field) -> (u64, u64) {
-    let (net, len) = match field {
-        Field::Peer => (e.peer, e.peer_len),
-        Field::Local => (e.local, e.local_len),
-    };
-    // Truncation intended: IPv4 only, whose fold is the address.
-    let lo = net.fold() & 0xFFFF_FFFF;
-    (lo, lo | (!A::mask(len).fold() & 0xFFFF_FFFF))
+fn entry_span<A: Bits>(e: &Entry<A>, field: Field) -> (u64, u64) {
+    match field {
+        Field::Peer => span(e.peer, e.peer_len),
+        Field::Local => span(e.local, e.local_len),
+    }
 }
 
 /// The entries' networks of `field` as `(end, start, index)`, by increasing end: what
@@ -91,7 +79,7 @@ pub(super) fn by_end<A: Bits>(entries: &[Entry<A>], field: Field) -> Vec<(u64, u
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let (lo, hi) = span(e, field);
+            let (lo, hi) = entry_span(e, field);
             (hi, lo, i)
         })
         .collect();
@@ -149,7 +137,7 @@ impl<A: Bits> ISets<A> {
                 }
                 for e in set {
                     // Fewer than NONE entries (checked above).
-                    starts.push((span(e, field).0, k, entries.len() as u32));
+                    starts.push((entry_span(e, field).0, k, entries.len() as u32));
                     entries.push(*e);
                 }
                 k += 1;
@@ -318,8 +306,8 @@ mod tests {
             let taken = disjoint(&by_end(&entries, Field::Peer), &skip);
             let meets = |a: usize, b: usize| {
                 let (x, y) = (
-                    span(&entries[a], Field::Peer),
-                    span(&entries[b], Field::Peer),
+                    entry_span(&entries[a], Field::Peer),
+                    entry_span(&entries[b], Field::Peer),
                 );
                 x.0 <= y.1 && y.0 <= x.1
             };

@@ -2,7 +2,8 @@
 //! per classifier, and the optional split of a family's index by protocol class.
 
 use super::bits::Bits;
-use super::iset::{by_end, disjoint, Field, ISets, Set, MAX_SETS};
+use super::iset::{by_end, disjoint, ISets, Set, MAX_SETS};
+use super::pre::Field;
 use super::table::{Classifier, Entry, Query, ANY_PROTO};
 
 /// Entry counts up to which interval sets ([`ISets`]) are tried (their entries are
@@ -109,12 +110,12 @@ fn greedy_sets<A: Bits>(entries: &[Entry<A>], k: usize, prune: bool) -> Vec<(Fie
         else {
             break;
         };
-        // No later set is larger (each is the largest among fewer entries), so when even
-        // sets of this size cannot cover 90 % of the entries, none is worth taking.
-        let covered: usize = sets.iter().map(|s| s.1.len()).sum();
         if taken.is_empty() {
             break;
         }
+        // No later set is larger (each is the largest among fewer entries), so when even
+        // sets of this size cannot cover 90 % of the entries, none is worth taking.
+        let covered: usize = sets.iter().map(|s| s.1.len()).sum();
         if prune && (covered + (k - sets.len()) * taken.len()) * 10 < entries.len() * 9 {
             return Vec::new();
         }

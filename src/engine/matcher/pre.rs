@@ -54,11 +54,20 @@
 use super::bits::Bits;
 use super::table::{Classifier, Query};
 
-/// Which address of a query a [`Cuts`] is over.
+/// Which address of a query a [`Cuts`] (or an interval set, [`super::iset`]) is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(super) enum Field {
+    /// The peer address.
     Peer,
+    /// The local address.
     Local,
+}
+
+/// A network as an inclusive interval of addresses (IPv4).
+pub(super) fn span<A: Bits>(net: A, len: u8) -> (u64, u64) {
+    // Truncation intended: IPv4 only (checked by the callers), fold is the address.
+    let lo = net.fold() & 0xFFFF_FFFF;
+    (lo, lo | (!A::mask(len).fold() & 0xFFFF_FFFF))
 }
 
 /// One address's intervals: empty when not built (then every table stays).
@@ -218,10 +227,7 @@ fn exact<A: Bits>(c: &Classifier<A>, field: Field) -> Vec<(u32, u32)> {
                     Field::Peer => (e.peer, e.peer_len),
                     Field::Local => (e.local, e.local_len),
                 };
-                // Truncation intended: IPv4 only (checked by the caller), fold is the
-                // address.
-                let lo = net.fold() & 0xFFFF_FFFF;
-                let hi = lo | (!A::mask(plen).fold() & 0xFFFF_FFFF);
+                let (lo, hi) = span(net, plen);
                 ivs.push((lo, hi, ti as u32));
             }
         }
