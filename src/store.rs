@@ -287,8 +287,10 @@ impl Store {
     }
 
     /// Replaces the file's bytes by `data` atomically and durably (the caller holds the
-    /// [lock](Store::lock)): see [`write_atomic`]. For writers that serialize the world
-    /// themselves (`sgsim serve` does it off its writer thread).
+    /// [lock](Store::lock)): a temporary file created new and exclusive in the same folder,
+    /// given the file's mode, written and synced, renamed over the file, and the folder
+    /// synced, so the change is on disk when this returns. For writers that serialize the
+    /// world themselves (`sgsim serve` does it off its writer thread).
     pub fn replace(&self, data: &[u8]) -> Result<(), StoreError> {
         self.write(data)
     }

@@ -40,9 +40,9 @@
 //!
 //! One compiled rule set per group, direction and NIC (lowered by
 //! [`lower`](crate::engine::lower)), shared by every ENI of the group: a target looks up each
-//! of its groups' sets and the strongest match by the one evaluation order
-//! ([`beats`](crate::engine::rule::beats)) decides. Target resolution, inner access (through
-//! the groups' shared member-address sets), the defaults and the decision's assembly are the
+//! of its groups' sets and the strongest match by the one evaluation order ([`beats`])
+//! decides. Target resolution, inner access (through the groups' shared member-address
+//! sets), the defaults and the decision's assembly are the
 //! [`target`](crate::engine::target) module's, the same the reference uses. Compile time and
 //! memory grow linearly with the world. After the world changes (an API call),
 //! [`WorldMatcher::update`] compares the world with what it was compiled from and touches

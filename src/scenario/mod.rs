@@ -3,7 +3,7 @@
 //! `sgsim scenario run` and by the test suite. The format is described in
 //! `docs/scenarios.md`.
 //!
-//! - [`format`]: the file as written, and loading it ([`load`]);
+//! - [`format`](mod@format): the file as written, and loading it ([`load`]);
 //! - [`runner`]: running its steps ([`run_file`]);
 //! - [`junit`](mod@junit): the JUnit XML report.
 
