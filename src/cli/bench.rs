@@ -244,42 +244,79 @@ pub fn run(args: &BenchArgs) -> i32 {
     }
 }
 
-/// Writes a generated world and its batch file, or the generated scenario, into `dir`.
+/// Writes a generated world and its batch file, or the generated scenario, into `dir`
+/// (created when missing). Every file is first written beside its target under a
+/// temporary name, and only when all are written are they renamed into place: a failed
+/// write leaves no file changed.
 fn write_generated(args: &BenchArgs, shape: &str, dir: &Path) -> i32 {
-    let write = |name: String, text: String| -> Result<(), String> {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| {
-            format!(
-                "{}: cannot write: {}",
-                path.display(),
-                sgsim::world_file::io_reason(&e)
-            )
-        })
-    };
-    let done = match Shape::parse(shape) {
+    let files: Result<Vec<(String, String)>, String> = match Shape::parse(shape) {
         Some(s) => {
             let n = args.instances.unwrap_or(10_000);
             let world = generate_world::world(s, n, args.seed);
-            sgsim::world_file::to_string(&world, sgsim::world_file::Format::Toml)
-                .and_then(|text| write(format!("{}.toml", s.name()), text))
-                .and_then(|()| {
-                    let mut lines =
-                        generate_world::batch_lines(n, args.batch_lines, args.seed).join("\n");
-                    lines.push('\n');
-                    write(format!("{}.batch", s.name()), lines)
-                })
+            sgsim::world_file::to_string(&world, sgsim::world_file::Format::Toml).map(|text| {
+                let mut lines =
+                    generate_world::batch_lines(n, args.batch_lines, args.seed).join("\n");
+                lines.push('\n');
+                vec![
+                    (format!("{}.toml", s.name()), text),
+                    (format!("{}.batch", s.name()), lines),
+                ]
+            })
         }
         None => {
             let n = args.instances.unwrap_or(1500);
             generate_world::scenario_text(n, args.steps, args.seed)
-                .and_then(|text| write("scenario.toml".into(), text))
+                .map(|text| vec![("scenario.toml".to_string(), text)])
         }
     };
-    match done {
+    match files.and_then(|files| write_all(dir, &files)) {
         Ok(()) => 0,
         Err(e) => {
             super::error(e);
             2
         }
     }
+}
+
+/// Writes `files` (name, text) into `dir` all or nothing (see [`write_generated`]).
+fn write_all(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
+    let reason = |path: &Path, what: &str, e: &std::io::Error| {
+        format!(
+            "{}: cannot {what}: {}",
+            path.display(),
+            sgsim::world_file::io_reason(e)
+        )
+    };
+    let created = !dir.is_dir();
+    if created {
+        std::fs::create_dir_all(dir).map_err(|e| reason(dir, "create the folder", &e))?;
+    }
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    // On a failure: the temporary files removed, and the folder when this call made it
+    // (only its last level, and only when empty).
+    let unstage = |staged: &[(PathBuf, PathBuf)]| {
+        for (tmp, _) in staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        if created {
+            let _ = std::fs::remove_dir(dir);
+        }
+    };
+    for (name, text) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        if let Err(e) = std::fs::write(&tmp, text) {
+            let _ = std::fs::remove_file(&tmp);
+            unstage(&staged);
+            return Err(reason(&path, "write", &e));
+        }
+        staged.push((tmp, path));
+    }
+    for (i, (tmp, path)) in staged.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            unstage(staged.get(i..).unwrap_or_default());
+            return Err(reason(path, "write", &e));
+        }
+    }
+    Ok(())
 }

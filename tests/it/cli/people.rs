@@ -30,6 +30,63 @@ fn bench_refuses_flags_that_do_not_apply() {
     assert!(r.code == 2, "{r:#?}");
 }
 
+/// `bench --generate-world … --write DIR` makes a missing folder and writes its files; a
+/// folder it cannot make is a one-line error naming it, and nothing is left behind.
+#[test]
+fn bench_write_makes_its_folder_and_fails_cleanly() {
+    let tmp = TempDir::new("bench-write");
+    let dir = tmp.as_path().join("new/nested");
+    let d = dir.to_str().unwrap();
+    let args = [
+        "bench",
+        "--generate-world",
+        "many-groups",
+        "--instances",
+        "40",
+        "--batch-lines",
+        "25",
+        "--write",
+        d,
+    ];
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{r:#?}");
+    let world = std::fs::read_to_string(dir.join("many-groups.toml")).unwrap();
+    assert!(world.contains("[[security_groups]]"), "{world}");
+    let batch = std::fs::read_to_string(dir.join("many-groups.batch")).unwrap();
+    assert_eq!(batch.lines().count(), 25);
+    // The written files load: the batch runs against the world.
+    let r = run(&[
+        "check",
+        "--world",
+        dir.join("many-groups.toml").to_str().unwrap(),
+        "--batch",
+        dir.join("many-groups.batch").to_str().unwrap(),
+    ]);
+    assert_eq!(r.stdout.lines().count(), 25, "{r:#?}");
+    // Nothing but the two files (no temporary file left).
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["many-groups.batch", "many-groups.toml"]);
+    // A file where the folder should be: one line naming it, the file untouched.
+    let file = tmp.as_path().join("plain");
+    std::fs::write(&file, "keep").unwrap();
+    let f = file.to_str().unwrap();
+    let r = run(&[
+        "bench",
+        "--generate-world",
+        "one-group",
+        "--instances",
+        "5",
+        "--write",
+        f,
+    ]);
+    r.assert_error(&[f, "cannot create the folder"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+}
+
 /// The example world the checks run on.
 const WEB: &str = "examples/web.toml";
 
