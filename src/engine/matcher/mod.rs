@@ -175,11 +175,12 @@
 //! instructions (the sets keep 6–27 tuples and spread their best matches uniformly over the
 //! rule list, so early termination helps less than on security-group sets): ~31 per table
 //! the filter rules out, ~90 per table it lets through, the rest the bucket scans (the port
-//! columns first). Side by side with TupleMerge, PartitionSort and CutSplit on this machine
-//! it is 1.09–2.43× the best of them (median 1.45×, seventh round in `benches/README.md`;
-//! the fifth round's 3.6–5.2× on the 10k sets came from a loaded machine, which slows the
-//! peers' cache-hungry trees more), short of 3× on every set: CutSplit's decision tree is
-//! close behind on the 1k sets (fw2_1k 1.09×). The fourth round's peer-address
+//! columns first). Side by side with TupleMerge, PartitionSort and CutSplit it is 1.09–2.43×
+//! the best of them (median 1.45×, seventh round in `benches/README.md`), 1.00–2.72×
+//! (median 1.37×, eighth round) and 1.16–2.83× (median 1.39×, ninth round, each round on
+//! another machine of the same kind; the fifth round's 3.6–5.2× on the 10k sets came from a
+//! loaded machine, which slows the peers' cache-hungry trees more), short of 3× on every
+//! set: CutSplit's decision tree is close behind on the 1k sets (fw2_1k 1.00–1.16×). The fourth round's peer-address
 //! pre-classification cut the tables probed by half or more (fw2_1k 8.56 → 1.74) but its
 //! binary search cost about what the skipped probes did; the fifth round's cheaper search
 //! and local-address cuts take 6–29 % off the wall time on 9 of the 15 sets, within noise on
