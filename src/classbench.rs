@@ -60,7 +60,7 @@ fn read(path: &Path) -> Result<String, ClassBenchError> {
     std::fs::read_to_string(path).map_err(|e| ClassBenchError {
         source: path.display().to_string(),
         line: 0,
-        message: format!("cannot read file: {e}"),
+        message: format!("cannot read: {}", crate::world_file::io_reason(&e)),
     })
 }
 

@@ -18,7 +18,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SOURCE", default_value = "internet")]
     from: String,
     /// The direction.
-    #[arg(long, value_enum, default_value = "ingress")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "ingress")]
     direction: DirectionArg,
     /// Print `{"rows": [...]}`.
     #[arg(long)]

@@ -104,7 +104,7 @@ fn inapplicable(args: &BenchArgs, matches: &Given) -> Vec<&'static str> {
             (matches.packets, "--packets (not with --write)"),
             (matches.threads, "--threads (not with --write)"),
             (matches.verify, "--verify (not with --write)"),
-            (matches.samples, "--samples (not with --write)"),
+            (matches.repeat, "--repeat (not with --write)"),
             (args.json, "--json (not with --write)"),
         ] {
             if given {
@@ -147,8 +147,8 @@ pub struct Given {
     pub threads: bool,
     /// `--verify`
     pub verify: bool,
-    /// `--samples`
-    pub samples: bool,
+    /// `--repeat` or its alias `--samples`
+    pub repeat: bool,
     /// `--steps`
     pub steps: bool,
     /// `--batch-lines`
@@ -168,7 +168,7 @@ impl Given {
             packets: has("--packets"),
             threads: has("--threads"),
             verify: has("--verify"),
-            samples: has("--samples"),
+            repeat: has("--repeat") || has("--samples"),
             steps: has("--steps"),
             batch_lines: has("--batch-lines"),
         }

@@ -18,7 +18,7 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "ID")]
     to: Option<String>,
     /// The direction to decide in.
-    #[arg(long, value_enum, default_value = "ingress")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "ingress")]
     direction: DirectionArg,
     /// Print one JSON object.
     #[arg(long)]

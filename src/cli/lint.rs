@@ -32,7 +32,7 @@ pub struct LintArgs {
     #[arg(long)]
     json: bool,
     /// Exit 1 when a finding of this severity or above exists.
-    #[arg(long, value_enum, default_value = "high")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "high")]
     fail_on: FailOn,
 }
 

@@ -28,6 +28,27 @@ fn bench_refuses_flags_that_do_not_apply() {
     assert!(r.code == 2, "{r:#?}");
     let r = run(&["bench", "--generate", "10", "--instances", "5"]);
     assert!(r.code == 2, "{r:#?}");
+    // Timing flags mean nothing with --write: refused by the name given, alias or not.
+    for flag in ["--repeat", "--samples"] {
+        let args = [
+            "bench",
+            "--generate-world",
+            "one-group",
+            "--write",
+            "unused-dir",
+            flag,
+            "3",
+        ];
+        run(&args).assert_error(&["--repeat (not with --write)"]);
+    }
+    // Enumerated values are case-insensitive in every command.
+    let packet = "tcp 192.168.1.10:40000 -> 8.8.8.8:443";
+    let r = run(&["explain", "--world", WEB, "--direction", "Egress", packet]);
+    assert!(r.code != 2 && !r.stderr.contains("invalid value"), "{r:#?}");
+    let r = run(&["lint", "--world", WEB, "--fail-on", "NEVER"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    let r = run(&["bench", "--classbench", "no-such-set"]);
+    r.assert_error(&["no-such-set", "cannot read: no such file"]);
 }
 
 /// `bench --generate-world … --write DIR` makes a missing folder and writes its files; a
