@@ -180,9 +180,9 @@
 //! (median 1.37×, eighth round) and 1.16–2.83× (median 1.39×, ninth round, each round on
 //! another machine of the same kind; the fifth round's 3.6–5.2× on the 10k sets came from a
 //! loaded machine, which slows the peers' cache-hungry trees more), short of 3× on every
-//! set: CutSplit's decision tree is close behind on the 1k sets (fw2_1k 1.00–1.16×). The fourth round's peer-address
-//! pre-classification cut the tables probed by half or more (fw2_1k 8.56 → 1.74) but its
-//! binary search cost about what the skipped probes did; the fifth round's cheaper search
+//! set: CutSplit's decision tree is close behind on the 1k sets (fw2_1k 1.00–1.16×). The
+//! fourth round's peer-address pre-classification cut the tables probed by half or more
+//! (fw2_1k 8.56 → 1.74) but its binary search cost about what the skipped probes did; the fifth round's cheaper search
 //! and local-address cuts take 6–29 % off the wall time on 9 of the 15 sets, within noise on
 //! 5, acl3_1k 26 % slower (see `pre`). Before the head, on the generated sets a lookup probed
 //! ~4 tables and scanned 30–40 column words (the first tables hold the strongest rules, and a

@@ -41,14 +41,21 @@ fn bench_refuses_flags_that_do_not_apply() {
         ];
         run(&args).assert_error(&["--repeat (not with --write)"]);
     }
-    // Enumerated values are case-insensitive in every command.
+}
+
+#[test]
+fn bench_names_an_unreadable_classbench_file_in_the_common_wording() {
+    let r = run(&["bench", "--classbench", "no-such-set"]);
+    r.assert_error(&["no-such-set", "cannot read: no such file"]);
+}
+
+#[test]
+fn enumerated_values_are_case_insensitive_in_every_command() {
     let packet = "tcp 192.168.1.10:40000 -> 8.8.8.8:443";
     let r = run(&["explain", "--world", WEB, "--direction", "Egress", packet]);
     assert!(r.code != 2 && !r.stderr.contains("invalid value"), "{r:#?}");
     let r = run(&["lint", "--world", WEB, "--fail-on", "NEVER"]);
     assert_eq!(r.code, 0, "{r:#?}");
-    let r = run(&["bench", "--classbench", "no-such-set"]);
-    r.assert_error(&["no-such-set", "cannot read: no such file"]);
 }
 
 /// `bench --generate-world … --write DIR` makes a missing folder and writes its files; a
